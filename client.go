@@ -1,0 +1,629 @@
+// The HipoPay client and its one request path: every endpoint goes through
+// Client.do (or Client.stream for the reconciliation file), which encodes,
+// signs, sends, retries, logs and decodes.
+
+package hipopay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rsa"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-querystring/query"
+)
+
+// Base URLs of HipoPay's API.
+const (
+	SandboxBaseURL    = "https://testapi.hipopay.com/"
+	ProductionBaseURL = "https://api.hipopay.com/"
+)
+
+// Version is this SDK's version, sent in the User-Agent header.
+const Version = "0.1.0"
+
+//go:embed keys/hipopay_sandbox_callback_public.pem
+var sandboxCallbackKeyPEM []byte
+
+//go:embed keys/hipopay_production_callback_public.pem
+var productionCallbackKeyPEM []byte
+
+const (
+	apiVersion        = "1.0"
+	billAPIVersion    = "3.0"
+	maxResponseBytes  = 1 << 20 // a JSON answer larger than this is refused
+	errorSnippetBytes = 256     // how much of an unexpected body an error keeps
+	defaultTimeout    = 30 * time.Second
+	defaultRetries    = 2
+	maxBackoff        = 5 * time.Second
+	maxRetryAfter     = 60 * time.Second
+)
+
+// Client calls HipoPay's API as one merchant. It is safe for concurrent
+// use; create one per merchant and share it.
+type Client struct {
+	merchantNo  string
+	signer      *Signer
+	baseURL     *url.URL
+	hc          *http.Client // for JSON calls
+	streamHC    *http.Client // for DownloadBill: no whole-call timeout when the client is ours
+	hipopayKey  *rsa.PublicKey
+	sandbox     bool
+	logger      *slog.Logger
+	now         func() time.Time
+	maxRetries  int
+	backoffBase time.Duration
+}
+
+// Option configures a Client; NewClient reports an option's error.
+type Option func(*clientConfig) error
+
+type clientConfig struct {
+	sandbox     bool
+	baseURL     string
+	hc          *http.Client
+	hipopayKey  *rsa.PublicKey
+	logger      *slog.Logger
+	now         func() time.Time
+	maxRetries  int
+	backoffBase time.Duration
+}
+
+// WithSandbox points the client at HipoPay's sandbox (SandboxBaseURL) and
+// verifies notifications with HipoPay's sandbox callback key. WithBaseURL
+// and WithHipoPayPublicKey still override either.
+func WithSandbox() Option {
+	return func(c *clientConfig) error { c.sandbox = true; return nil }
+}
+
+// WithBaseURL sets the API's base URL (another host given at onboarding, a
+// fake HipoPay in tests). It must be an absolute http or https URL.
+func WithBaseURL(rawURL string) Option {
+	return func(c *clientConfig) error {
+		if _, err := parseBaseURL(rawURL); err != nil {
+			return err
+		}
+		c.baseURL = rawURL
+		return nil
+	}
+}
+
+// WithHTTPClient sends every request through hc, used as given (its
+// transport, timeout, proxy and TLS settings): the way to add a proxy or a
+// private CA. It must not be nil.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *clientConfig) error {
+		if hc == nil {
+			return errors.New("hipopay: WithHTTPClient: nil *http.Client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithHipoPayPublicKey sets the key notifications are verified with,
+// instead of the embedded HipoPay callback key.
+func WithHipoPayPublicKey(pub *rsa.PublicKey) Option {
+	return func(c *clientConfig) error {
+		if pub == nil {
+			return errors.New("hipopay: WithHipoPayPublicKey: nil key")
+		}
+		if err := checkKeySize(pub.N.BitLen()); err != nil {
+			return fmt.Errorf("hipopay: WithHipoPayPublicKey: %w", err)
+		}
+		c.hipopayKey = pub
+		return nil
+	}
+}
+
+// WithLogger logs each attempt (Debug) and each retry (Warn) to l. The
+// client is silent without it. Nothing logged holds a key, a signature or
+// a buyer's identity.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *clientConfig) error {
+		if l == nil {
+			return errors.New("hipopay: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the client's only clock, used for the Timestamp header and
+// any date logic.
+func WithClock(now func() time.Time) Option {
+	return func(c *clientConfig) error {
+		if now == nil {
+			return errors.New("hipopay: WithClock: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a call that is safe to repeat (every
+// GET, and Refund) is retried after a network error, HTTP 429 or 5xx;
+// default 2, 0 disables retries.
+func WithMaxRetries(n int) Option {
+	return func(c *clientConfig) error {
+		if n < 0 {
+			return fmt.Errorf("hipopay: WithMaxRetries: %d is negative", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// withBackoffBase sets the first retry delay (about 100 ms by default);
+// the SDK's own tests shorten it.
+func withBackoffBase(d time.Duration) Option {
+	return func(c *clientConfig) error { c.backoffBase = d; return nil }
+}
+
+// NewClient returns a client for merchantNo signing with key. By default it
+// calls ProductionBaseURL and verifies notifications with HipoPay's
+// production callback key. It refuses an empty merchant number, a nil key
+// or one under 2048 bits, and invalid options.
+func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(merchantNo) == "" {
+		return nil, errors.New("hipopay: NewClient: merchant number is empty")
+	}
+	signer, err := NewSigner(key)
+	if err != nil {
+		return nil, fmt.Errorf("hipopay: NewClient: %w", err)
+	}
+	cfg := clientConfig{now: time.Now, maxRetries: defaultRetries, backoffBase: 100 * time.Millisecond}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	rawBase := cfg.baseURL
+	if rawBase == "" {
+		rawBase = ProductionBaseURL
+		if cfg.sandbox {
+			rawBase = SandboxBaseURL
+		}
+	}
+	base, err := parseBaseURL(rawBase)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		merchantNo:  merchantNo,
+		signer:      signer,
+		baseURL:     base,
+		hipopayKey:  cfg.hipopayKey,
+		sandbox:     cfg.sandbox,
+		logger:      cfg.logger,
+		now:         cfg.now,
+		maxRetries:  cfg.maxRetries,
+		backoffBase: cfg.backoffBase,
+		hc:          cfg.hc,
+		streamHC:    cfg.hc,
+	}
+	if c.hipopayKey == nil {
+		keyPEM := productionCallbackKeyPEM
+		if cfg.sandbox {
+			keyPEM = sandboxCallbackKeyPEM
+		}
+		if c.hipopayKey, err = ParsePublicKey(keyPEM); err != nil {
+			return nil, fmt.Errorf("hipopay: embedded callback key: %w", err)
+		}
+	}
+	if c.hc == nil {
+		transport := newTransport()
+		c.hc = &http.Client{Timeout: defaultTimeout, Transport: transport}
+		// The reconciliation file can take longer than 30 s to stream;
+		// its download is bounded by the caller's context instead.
+		c.streamHC = &http.Client{Transport: transport}
+	}
+	return c, nil
+}
+
+// newTransport is the default transport: keep-alive connections, pooled
+// per host for concurrent callers (Go's default keeps only 2 idle per host,
+// so 16 concurrent callers would pay a TCP and TLS handshake on most
+// calls), TLS verification never weakened.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: defaultTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+func parseBaseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("hipopay: base URL: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("hipopay: base URL %q: want an absolute http or https URL", rawURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("hipopay: base URL %q: must not have a query or fragment", rawURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// MerchantNo returns the merchant number the client signs as.
+func (c *Client) MerchantNo() string { return c.merchantNo }
+
+// BaseURL returns the API base URL the client calls, ending in "/".
+func (c *Client) BaseURL() string { return c.baseURL.String() }
+
+// HipoPayPublicKey returns the key the client verifies notifications with.
+func (c *Client) HipoPayPublicKey() *rsa.PublicKey { return c.hipopayKey }
+
+// Sandbox reports whether the client was made WithSandbox.
+func (c *Client) Sandbox() bool { return c.sandbox }
+
+// retryPolicy says when a call may be sent again.
+type retryPolicy int
+
+const (
+	// retryIdempotent: reads and Refund (idempotent through out_refund_id)
+	// are retried on network errors, 429 and 5xx.
+	retryIdempotent retryPolicy = iota
+	// retryUnsent: placing an order and the customs calls are re-sent only
+	// when no connection was made, so HipoPay cannot have seen them.
+	retryUnsent
+)
+
+// call is one API call: what do and stream need to send it.
+type call struct {
+	method  string // http.MethodGet or http.MethodPost
+	path    string // relative to the base URL, e.g. "payment"
+	version string // the Version header: "1.0", "3.0" for download_bill
+	params  url.Values
+	retry   retryPolicy
+}
+
+// encodeParams turns a request struct with `url` tags into parameters.
+func encodeParams(req any) url.Values {
+	v, err := query.Values(req)
+	if err != nil {
+		// query.Values fails only for non-struct input: a bug here.
+		panic("hipopay: encoding request: " + err.Error())
+	}
+	return v
+}
+
+// envelope is HipoPay's answer: {"is_success": true, "response": {...}} or
+// {"is_success": false, "error": CODE, "error_message": text}.
+type envelope struct {
+	IsSuccess     flexBool        `json:"is_success"`
+	Response      json.RawMessage `json:"response"`
+	Error         flexString      `json:"error"`
+	ErrorMessage  flexString      `json:"error_message"`
+	ReturnMessage flexString      `json:"return_message"`
+}
+
+// do sends c and decodes the "response" object of a successful answer into
+// out. A business error, an HTTP error status or a body that is not
+// HipoPay's answer is an *APIError.
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	_, err := c.doWithMessage(ctx, cl, out)
+	return err
+}
+
+// doWithMessage is do that also returns the answer's top-level
+// return_message (refund answers carry one).
+func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, error) {
+	resp, err := c.send(ctx, c.hc, cl)
+	if err != nil {
+		return "", err
+	}
+	defer drainAndClose(resp.Body)
+	body, err := readLimited(resp.Body, maxResponseBytes)
+	if err != nil {
+		return "", fmt.Errorf("hipopay: %s %s: reading answer: %w", cl.method, cl.path, err)
+	}
+	env, err := decodeEnvelope(resp.StatusCode, body)
+	if err != nil {
+		return "", err
+	}
+	if len(env.Response) == 0 || string(env.Response) == "null" {
+		return "", &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
+	}
+	if err := unmarshalLenient(env.Response, out); err != nil {
+		return "", &APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)}
+	}
+	return string(env.ReturnMessage), nil
+}
+
+// decodeEnvelope reads HipoPay's answer; anything but a successful one is
+// an *APIError carrying the HTTP status.
+func decodeEnvelope(status int, body []byte) (*envelope, error) {
+	var env envelope
+	if err := unmarshalLenient(body, &env); err != nil {
+		msg := "answer is not HipoPay's JSON"
+		if status < 200 || status > 299 {
+			msg = http.StatusText(status)
+		}
+		return nil, &APIError{StatusCode: status, Message: msg, Body: snippet(body)}
+	}
+	if !env.IsSuccess.set {
+		return nil, &APIError{StatusCode: status, Message: "answer has no is_success", Body: snippet(body)}
+	}
+	if !env.IsSuccess.value {
+		return nil, &APIError{StatusCode: status, Code: string(env.Error), Message: string(env.ErrorMessage)}
+	}
+	if status < 200 || status > 299 {
+		return nil, &APIError{StatusCode: status, Message: http.StatusText(status), Body: snippet(body)}
+	}
+	return &env, nil
+}
+
+// stream sends c and returns the body of a successful answer unread; a JSON
+// error body becomes an *APIError. Used by DownloadBill.
+func (c *Client) stream(ctx context.Context, cl call) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, c.streamHC, cl)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		body, _ := readLimited(resp.Body, maxResponseBytes)
+		_, err := decodeEnvelope(resp.StatusCode, body)
+		return nil, err
+	}
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	if looksLikeJSON(br) {
+		defer resp.Body.Close()
+		body, err := readLimited(br, maxResponseBytes)
+		if err != nil {
+			return nil, fmt.Errorf("hipopay: %s %s: reading answer: %w", cl.method, cl.path, err)
+		}
+		if _, err := decodeEnvelope(resp.StatusCode, body); err != nil {
+			return nil, err
+		}
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "expected the reconciliation file, got a JSON answer", Body: snippet(body)}
+	}
+	return &drainCloser{Reader: br, body: resp.Body}, nil
+}
+
+// looksLikeJSON peeks at the first non-blank byte of a body (after a BOM).
+func looksLikeJSON(br *bufio.Reader) bool {
+	head, _ := br.Peek(512)
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	return len(head) > 0 && head[0] == '{'
+}
+
+// drainCloser drains (a bounded amount of) the body on Close so that the
+// connection can be reused.
+type drainCloser struct {
+	io.Reader
+	body io.ReadCloser
+}
+
+func (d *drainCloser) Close() error {
+	_, _ = io.CopyN(io.Discard, d.body, 256<<10)
+	return d.body.Close()
+}
+
+// send signs and sends c, retrying as its policy allows, and returns the
+// final answer with its body unread. Only the returned response's body is
+// left open.
+func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Response, error) {
+	if ctx == nil {
+		return nil, errors.New("hipopay: nil context")
+	}
+	canon := canonicalQuery(cl.params, true)
+	for attempt := 1; ; attempt++ {
+		resp, connected, err := c.attempt(ctx, hc, cl, canon, attempt)
+		retryable, cause, after := c.shouldRetry(ctx, cl, resp, connected, err)
+		if !retryable || attempt > c.maxRetries {
+			return resp, err
+		}
+		delay := c.backoff(attempt, after)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
+			// Waiting would outlive the caller: give up with what we have.
+			return resp, err
+		}
+		if resp != nil {
+			drainAndClose(resp.Body)
+		}
+		c.log(ctx, slog.LevelWarn, "hipopay: retrying",
+			slog.String("method", cl.method), slog.String("path", cl.path),
+			slog.Int("attempt", attempt), slog.String("cause", cause), slog.Duration("delay", delay))
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("hipopay: %s %s: %w (after %d attempts, last: %s)", cl.method, cl.path, ctx.Err(), attempt, cause)
+		case <-timer.C:
+		}
+	}
+}
+
+// attempt sends one signed request. connected reports whether a connection
+// to the server was obtained, i.e. whether HipoPay may have seen it.
+func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon string, n int) (resp *http.Response, connected bool, err error) {
+	ts := strconv.FormatInt(c.now().Unix(), 10)
+	sig, err := c.signer.SignString(canon + "," + ts)
+	if err != nil {
+		return nil, false, err
+	}
+	u := *c.baseURL
+	u.Path += cl.path
+	if u.RawPath != "" {
+		u.RawPath += cl.path
+	}
+	var body io.Reader
+	if cl.method == http.MethodGet {
+		u.RawQuery = canon
+	} else {
+		body = strings.NewReader(canon)
+	}
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected = true }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u.String(), body)
+	if err != nil {
+		return nil, false, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "hipopay-go/"+Version)
+	req.Header.Set("MerchantNO", c.merchantNo)
+	req.Header.Set("Version", cl.version)
+	req.Header.Set("Timestamp", ts)
+	req.Header.Set("Signature", sig)
+
+	start := time.Now()
+	resp, err = hc.Do(req)
+	elapsed := time.Since(start)
+	if err != nil {
+		c.log(ctx, slog.LevelDebug, "hipopay: request",
+			slog.String("method", cl.method), slog.String("path", cl.path), slog.Int("attempt", n),
+			slog.Duration("duration", elapsed), slog.String("error", redactURLError(err).Error()))
+		return nil, connected, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, redactURLError(err))
+	}
+	c.log(ctx, slog.LevelDebug, "hipopay: request",
+		slog.String("method", cl.method), slog.String("path", cl.path), slog.Int("attempt", n),
+		slog.Int("status", resp.StatusCode), slog.Duration("duration", elapsed))
+	return resp, true, nil
+}
+
+// shouldRetry decides whether an attempt's outcome may be retried under
+// cl's policy, why, and what Retry-After asked for.
+func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, connected bool, err error) (bool, string, time.Duration) {
+	if err != nil {
+		// The caller's context ended: nothing more may be tried. A timeout
+		// of the http.Client itself is retried like any network error.
+		if ctx.Err() != nil {
+			return false, "", 0
+		}
+		if cl.retry == retryUnsent && connected {
+			return false, "", 0
+		}
+		return true, err.Error(), 0
+	}
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		return false, "", 0
+	}
+	if cl.retry == retryUnsent {
+		return false, "", 0
+	}
+	return true, "HTTP " + strconv.Itoa(resp.StatusCode), parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+}
+
+// backoff is the delay before retry number attempt: exponential from the
+// base (about 100 ms) with jitter, capped, or what Retry-After asked for.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, maxRetryAfter)
+	}
+	d := c.backoffBase << (attempt - 1)
+	if d <= 0 || d > maxBackoff {
+		d = maxBackoff
+	}
+	// "Equal jitter": between half and all of the exponential delay.
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// redactURLError drops the query string (the call's parameters) from the
+// URL that net/http puts in its errors.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.RawQuery != "" {
+			u.RawQuery = ""
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}
+
+func (c *Client) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if c.logger == nil {
+		return
+	}
+	c.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// readLimited reads all of r, failing if it holds more than limit bytes.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return b, err
+	}
+	if int64(len(b)) > limit {
+		return b[:limit], fmt.Errorf("answer larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+func drainAndClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, maxResponseBytes)
+	_ = body.Close()
+}
+
+// snippet is a short, printable prefix of an unexpected body for errors.
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > errorSnippetBytes {
+		s = s[:errorSnippetBytes]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		s += "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}

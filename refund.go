@@ -1,0 +1,178 @@
+// Refunds: refunding a payment in full or in part (POST payment_refund) and
+// querying a refund (GET payment_refund).
+
+package hipopay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// RefundRequest refunds a payment. OutRefundID is the merchant's refund
+// number: it makes the refund idempotent, so reuse it when retrying.
+type RefundRequest struct {
+	PaymentNo   string `url:"payment_no"`    // HipoPay's payment number (required)
+	OutRefundID string `url:"out_refund_id"` // the merchant's refund number (required)
+	// RefundAmount is a decimal in the payment's currency; empty refunds
+	// the whole payment. Several partial refunds may not exceed the paid
+	// amount.
+	RefundAmount string `url:"refund_amount,omitempty"`
+}
+
+func (r *RefundRequest) validate() error {
+	if r == nil {
+		return invalid("request", "is nil")
+	}
+	if err := required("payment_no", r.PaymentNo); err != nil {
+		return err
+	}
+	if err := required("out_refund_id", r.OutRefundID); err != nil {
+		return err
+	}
+	if r.RefundAmount != "" {
+		// The payment's currency is unknown here: allow up to two
+		// decimals; HipoPay refuses decimals in JPY and KRW itself.
+		if err := validAmount("refund_amount", r.RefundAmount, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refund is a refund order as HipoPay reports it. A refund HipoPay could not
+// make comes back with Status FAIL, a failure ResultCode (see
+// RefundResultCode.Retryable) and FailMessage, and no error.
+type Refund struct {
+	RefundNo     string
+	OutRefundID  string
+	Status       RefundStatus
+	RefundAmount string
+	PaymentNo    string
+	// FinishTime is the completion time of a successful refund, the
+	// creation time of a failed one (UTC+8).
+	FinishTime  time.Time
+	ResultCode  RefundResultCode
+	FailMessage string
+	// ReturnMessage is the answer's top-level return_message ("OK").
+	ReturnMessage string
+}
+
+type refundWire struct {
+	RefundNo     flexString `json:"refund_no"`
+	OutRefundID  flexString `json:"out_refund_id"`
+	Status       flexString `json:"status"`
+	RefundAmount flexString `json:"refund_amount"`
+	PaymentNo    flexString `json:"payment_no"`
+	FinishTime   flexTime   `json:"finish_time"`
+	ResultCode   flexString `json:"result_code"`
+	FailMessage  flexString `json:"fail_message"`
+}
+
+func (w *refundWire) refund(returnMessage string) *Refund {
+	return &Refund{
+		RefundNo:      string(w.RefundNo),
+		OutRefundID:   string(w.OutRefundID),
+		Status:        RefundStatus(w.Status),
+		RefundAmount:  string(w.RefundAmount),
+		PaymentNo:     string(w.PaymentNo),
+		FinishTime:    time.Time(w.FinishTime),
+		ResultCode:    RefundResultCode(w.ResultCode),
+		FailMessage:   string(w.FailMessage),
+		ReturnMessage: returnMessage,
+	}
+}
+
+// Refund refunds a payment, in full when RefundAmount is empty.
+//
+// HipoPay endpoint: POST payment_refund.
+//
+// Invalid input is a *ValidationError before any network call. The call is
+// idempotent through OutRefundID, so it is retried like a read; when HipoPay
+// answers that the refund already exists (result code 0001: a retry whose
+// first answer was lost, or a resend after a crash), Refund fetches that
+// refund and returns it if its payment and amount match the request, and
+// otherwise fails with a *RefundConflictError carrying it. A refund HipoPay
+// refuses for business reasons comes back with Status FAIL and its
+// ResultCode, with a nil error; HipoPay's request errors are *APIError
+// (ErrRefundAmountInvalid, ErrIllegalSecurityProfile).
+func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	var w refundWire
+	returnMessage, err := c.doWithMessage(ctx, call{method: http.MethodPost, path: "payment_refund", version: apiVersion, params: encodeParams(req), retry: retryIdempotent}, &w)
+	if err != nil {
+		return nil, err
+	}
+	r := w.refund(returnMessage)
+	if r.ResultCode == RefundResultAlreadyExists {
+		return c.existingRefund(ctx, req)
+	}
+	return r, nil
+}
+
+// existingRefund resolves a "refund already exists" answer: the refund
+// stored under req.OutRefundID is the result if it refunds the same payment
+// by the same amount.
+func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refund, error) {
+	existing, err := c.GetRefund(ctx, RefundQuery{OutRefundID: req.OutRefundID})
+	if err != nil {
+		return nil, fmt.Errorf("hipopay: refund %s already exists; fetching it: %w", req.OutRefundID, err)
+	}
+	conflict := func(reason string) error {
+		return &RefundConflictError{OutRefundID: req.OutRefundID, Existing: existing, Reason: reason}
+	}
+	if existing.PaymentNo != req.PaymentNo {
+		return nil, conflict("it refunds payment " + existing.PaymentNo)
+	}
+	want := req.RefundAmount
+	if want == "" {
+		// A full refund: it must be for the whole payment.
+		p, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: req.PaymentNo})
+		if err != nil {
+			return nil, fmt.Errorf("hipopay: refund %s already exists; fetching its payment: %w", req.OutRefundID, err)
+		}
+		want = p.Amount
+	}
+	if !sameAmount(existing.RefundAmount, want) {
+		return nil, conflict("it refunds " + existing.RefundAmount + ", not " + want)
+	}
+	return existing, nil
+}
+
+// sameAmount compares two decimal amounts by value ("8.8" equals "8.80").
+func sameAmount(a, b string) bool {
+	x, errA := parseMinor(a, 2)
+	y, errB := parseMinor(b, 2)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return x == y
+}
+
+// RefundQuery identifies a refund: by HipoPay's RefundNo or the merchant's
+// OutRefundID (at least one).
+type RefundQuery struct {
+	RefundNo    string `url:"refund_no,omitempty"`
+	OutRefundID string `url:"out_refund_id,omitempty"`
+}
+
+// GetRefund returns a refund order.
+//
+// HipoPay endpoint: GET payment_refund.
+//
+// A query with neither identifier is a *ValidationError. An unknown refund
+// is ErrRefundNotFound. Retried on network errors, 429 and 5xx.
+func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) {
+	if q.RefundNo == "" && q.OutRefundID == "" {
+		return nil, invalid("refund_no", "refund_no or out_refund_id is required")
+	}
+	var w refundWire
+	returnMessage, err := c.doWithMessage(ctx, call{method: http.MethodGet, path: "payment_refund", version: apiVersion, params: encodeParams(q)}, &w)
+	if err != nil {
+		return nil, err
+	}
+	return w.refund(returnMessage), nil
+}
