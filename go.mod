@@ -3,7 +3,8 @@ module github.com/hipopay-go/hipopay
 go 1.23
 
 require (
-	github.com/google/go-querystring v1.2.0 // indirect
-	github.com/jarcoal/httpmock v1.4.2 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/google/go-querystring v1.2.0
+	github.com/stretchr/testify v1.12.1
 )
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
