@@ -1,0 +1,47 @@
+// Package hipopaytest is a fake HipoPay for tests, in the spirit of
+// net/http/httptest: a stateful, in-process HipoPay on a local HTTP server
+// that merchants (and this SDK's own tests and examples) run their
+// integration against.
+//
+//	srv := hipopaytest.NewServer()
+//	defer srv.Close()
+//	client := srv.Client() // a *hipopay.Client wired to srv
+//
+//	p, err := client.PlaceOrder(ctx, &hipopay.PlaceOrderRequest{..., NotifyURL: merchantServer.URL + "/notify"})
+//	err = srv.Pay(p.PaymentNo)                   // the buyer pays: PAID, notification sent
+//	err = srv.WaitDelivered(ctx, p.PaymentNo)    // the merchant's handler answered "success"
+//
+// What it does, like HipoPay:
+//
+//   - Every request's headers (MerchantNO, Version, Timestamp, Signature)
+//     and RSA signature are verified with the merchant's registered public
+//     key over exactly the parameters received. A missing header, an unknown
+//     merchant, a wrong Version (1.0 everywhere, 3.0 for download_bill) or a
+//     signature that does not verify answers ILLEGAL_SECURITY_PROFILE.
+//   - Every endpoint is served with its documented fields and errors:
+//     orders (INIT until Pay, then PAID; EXPIRED after WithOrderExpiry),
+//     payment queries, reference forex rates for the 11 documented
+//     currencies, refunds with the reference's result codes, refund
+//     queries, customs declarations whose state moves on query (see
+//     WithDeclarationStates), re-declarations, and the reconciliation file
+//     made from the server's own ledger.
+//   - Pay sends the signed payment notification to the order's notify_url
+//     and re-sends it on HipoPay's schedule (WithRetryIntervals) until the
+//     answer is HTTP 200 with the body "success". Deliveries are recorded
+//     (Deliveries, WaitDelivered).
+//
+// For resilience tests it injects faults: SetLatency, FailNext, DropNext
+// and LoseNextAnswer. For unit tests that mock HTTP instead (httpmock), the
+// *JSON constants hold realistic canned answers of every endpoint, and
+// NewNotificationRequest builds a signed notification for a merchant's own
+// handler.
+//
+// Where HipoPay's reference is silent the fake makes a documented choice
+// and, for failures the reference has no code for, answers with its own
+// codes (CodeInvalidParameter, CodePaymentNotPaid, ...). Business errors
+// are answered with HTTP 200 and {"is_success": false, ...}, as HipoPay's
+// examples show.
+//
+// The fake never logs; it keeps no buyer identity (a declaration's cert_id
+// and name are only checked for presence) and never repeats a Signature.
+package hipopaytest

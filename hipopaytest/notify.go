@@ -1,0 +1,249 @@
+// Payment notifications of the fake HipoPay: building and signing them
+// (NewNotificationRequest, PaidNotificationFields), delivering them with
+// HipoPay's retry schedule, and recording deliveries for assertions.
+
+package hipopaytest
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	hipopay "github.com/hipopay-go/hipopay"
+)
+
+// ErrNotAcknowledged is returned by WaitDelivered when every delivery of a
+// notification, re-sends included, failed: HipoPay gave up.
+var ErrNotAcknowledged = errors.New("hipopaytest: notification was never acknowledged with \"success\"")
+
+// Delivery is one attempt to deliver a payment notification.
+type Delivery struct {
+	Attempt    int       // 1 for the first delivery, 2 for the first re-send...
+	Time       time.Time // when it was sent, by the server's clock
+	Timestamp  string    // its Timestamp header (each delivery is signed afresh)
+	StatusCode int       // the merchant's HTTP status; 0 when no answer came
+	Body       string    // the answer's body (its first 4 KiB)
+	Err        error     // the network error when no answer came
+	// Acknowledged reports whether the answer was HTTP 200 with the body
+	// "success" (surrounding white space ignored): HipoPay stops sending.
+	Acknowledged bool
+}
+
+// NewNotificationRequest builds a payment notification as HipoPay sends
+// it, for a merchant's own handler tests: a POST to target with fields
+// form-encoded in the body, and the headers Timestamp (timestamp, or the
+// current Unix time when empty) and Signature (RSA SHA-256 with key over
+// hipopay.NotificationStringToSign(fields, timestamp), the raw values).
+// Sign with the key whose public half the handler verifies with, e.g.
+// Server.PrivateKey() with a client from Server.Client. It fails on a nil
+// or weak key and an invalid target URL.
+func NewNotificationRequest(key *rsa.PrivateKey, target string, fields url.Values, timestamp string) (*http.Request, error) {
+	signer, err := hipopay.NewSigner(key)
+	if err != nil {
+		return nil, fmt.Errorf("hipopaytest: NewNotificationRequest: %w", err)
+	}
+	if timestamp == "" {
+		timestamp = strconv.FormatInt(time.Now().Unix(), 10)
+	}
+	sig, err := signer.SignString(hipopay.NotificationStringToSign(fields, timestamp))
+	if err != nil {
+		return nil, fmt.Errorf("hipopaytest: NewNotificationRequest: %w", err)
+	}
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(fields.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("hipopaytest: NewNotificationRequest: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Timestamp", timestamp)
+	req.Header.Set("Signature", sig)
+	return req, nil
+}
+
+// PaidNotificationFields returns the fields of the notification HipoPay
+// sends when p is paid: status PAID, trade_type, exchange_rate, payment_no,
+// currency, settle_currency (the order's currency), amount, trade_time,
+// finish_time, pay_currency (CNY), pay_amount (amount × exchange_rate) and
+// out_trade_id. Empty parts of p are filled in: trade type MINIPROGRAM,
+// the fake's exchange rate of the currency (ExchangeRate), the current
+// time for trade and finish times.
+func PaidNotificationFields(p *hipopay.Payment) url.Values {
+	if p == nil {
+		p = &hipopay.Payment{}
+	}
+	tt := p.TradeType
+	if tt == "" {
+		tt = tradeType
+	}
+	rate := p.ExchangeRate
+	if rate == "" {
+		rate, _ = ExchangeRate(p.Currency)
+	}
+	now := time.Now()
+	trade, finish := p.TradeTime, p.FinishTime
+	if trade.IsZero() {
+		trade = now
+	}
+	if finish.IsZero() {
+		finish = now
+	}
+	v := url.Values{}
+	v.Set("status", string(hipopay.PaymentStatusPaid))
+	v.Set("trade_type", tt)
+	v.Set("exchange_rate", rate)
+	v.Set("payment_no", p.PaymentNo)
+	v.Set("currency", string(p.Currency))
+	v.Set("settle_currency", string(p.Currency))
+	v.Set("amount", p.Amount)
+	v.Set("trade_time", formatTime(trade))
+	v.Set("finish_time", formatTime(finish))
+	v.Set("pay_currency", string(hipopay.CNY))
+	v.Set("pay_amount", mulRound(p.Amount, rate, 2))
+	v.Set("out_trade_id", p.OutTradeID)
+	return v
+}
+
+// addVersion3Fields adds what response_version 3.0 adds: pay_rate (payment
+// currency per pricing currency), pay_rate_reversed, bank_type and
+// promotion_detail (none).
+func addVersion3Fields(v url.Values) {
+	payRate := divRound(v.Get("pay_amount"), v.Get("amount"), 4)
+	v.Set("pay_rate", payRate)
+	v.Set("pay_rate_reversed", divRound("1", payRate, 4))
+	v.Set("bank_type", "CMB_DEBIT")
+	v.Set("promotion_detail", "[]")
+}
+
+// deliver sends a notification, then re-sends it on the retry schedule
+// until it is acknowledged, the schedule ends or the server closes.
+func (s *Server) deliver(o *order, fields url.Values, target string) {
+	defer s.wg.Done()
+	intervals := s.cfg.retryIntervals
+	for attempt := 1; ; attempt++ {
+		d := s.sendNotification(fields, target, attempt)
+		s.mu.Lock()
+		o.deliveries = append(o.deliveries, d)
+		done := d.Acknowledged || attempt > len(intervals) || s.ctx.Err() != nil
+		if d.Acknowledged {
+			o.acked = true
+		} else if attempt > len(intervals) {
+			o.gaveUp = true
+		}
+		if done {
+			o.delivering = false
+		}
+		s.broadcastLocked()
+		s.mu.Unlock()
+		if done {
+			return
+		}
+		t := time.NewTimer(intervals[attempt-1])
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			s.mu.Lock()
+			o.delivering = false
+			s.broadcastLocked()
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// sendNotification makes one delivery, signed afresh.
+func (s *Server) sendNotification(fields url.Values, target string, attempt int) Delivery {
+	now := s.now()
+	d := Delivery{Attempt: attempt, Time: now, Timestamp: strconv.FormatInt(now.Unix(), 10)}
+	req, err := NewNotificationRequest(s.hipopayKey, target, fields, d.Timestamp)
+	if err != nil {
+		d.Err = err
+		return d
+	}
+	req.Header.Set("User-Agent", "hipopaytest (fake HipoPay notification)")
+	resp, err := s.notifyClient.Do(req.WithContext(s.ctx))
+	if err != nil {
+		d.Err = err
+		return d
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	d.StatusCode = resp.StatusCode
+	d.Body = string(body)
+	d.Acknowledged = resp.StatusCode == http.StatusOK && strings.TrimSpace(d.Body) == "success"
+	return d
+}
+
+// Deliveries returns the deliveries of a payment's notification so far, in
+// order; nil for an unknown or unpaid payment.
+func (s *Server) Deliveries(paymentNo string) []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.payments[paymentNo]; o != nil {
+		return append([]Delivery(nil), o.deliveries...)
+	}
+	return nil
+}
+
+// WaitDelivered waits until a delivery of the payment's notification was
+// acknowledged. It returns ErrNotAcknowledged once HipoPay's schedule is
+// exhausted, ctx's error when ctx ends first, and an error at once for an
+// unknown payment, one that has no notify_url, or a closed server. It may
+// be called before Pay.
+func (s *Server) WaitDelivered(ctx context.Context, paymentNo string) error {
+	_, err := s.waitFor(ctx, paymentNo, func(o *order) bool { return o.acked })
+	return err
+}
+
+// WaitDeliveries waits until the payment's notification was delivered at
+// least n times (acknowledged or not) and returns the deliveries. It fails
+// like WaitDelivered, and when deliveries ended (acknowledged, exhausted)
+// with fewer than n.
+func (s *Server) WaitDeliveries(ctx context.Context, paymentNo string, n int) ([]Delivery, error) {
+	return s.waitFor(ctx, paymentNo, func(o *order) bool { return len(o.deliveries) >= n })
+}
+
+func (s *Server) waitFor(ctx context.Context, paymentNo string, done func(*order) bool) ([]Delivery, error) {
+	for {
+		s.mu.Lock()
+		o := s.payments[paymentNo]
+		var err error
+		switch {
+		case o == nil:
+			err = fmt.Errorf("hipopaytest: payment %s: %w", paymentNo, hipopay.ErrPaymentNotFound)
+		case o.notifyURL == "":
+			err = fmt.Errorf("hipopaytest: payment %s has no notify_url: nothing is delivered", paymentNo)
+		case done(o):
+			deliveries := append([]Delivery(nil), o.deliveries...)
+			s.mu.Unlock()
+			return deliveries, nil
+		case o.gaveUp:
+			err = ErrNotAcknowledged
+		case o.acked:
+			err = fmt.Errorf("hipopaytest: payment %s: notification acknowledged after %d deliveries", paymentNo, len(o.deliveries))
+		case s.closed:
+			err = errors.New("hipopaytest: server closed")
+		}
+		var deliveries []Delivery
+		if o != nil {
+			deliveries = append(deliveries, o.deliveries...)
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		if err != nil {
+			return deliveries, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return deliveries, ctx.Err()
+		}
+	}
+}
