@@ -1,6 +1,7 @@
 package hipopay
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"math/big"
 	"net/http"
@@ -72,4 +73,8 @@ func assertSigned(t testing.TB, r *http.Request, version string) {
 	require.Equal(t, "1550548767", r.Header.Get("Timestamp"))
 	pub := mustPublicKey(t, "merchant_public.pem")
 	require.NoError(t, VerifyRequestSignature(pub, receivedParams(t, r), r.Header.Get("Timestamp"), r.Header.Get("Signature")))
+}
+
+func rsaVerify(pub *rsa.PublicKey, digest, sig []byte) error {
+	return rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig)
 }
