@@ -7,6 +7,7 @@ package hipopay
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -45,7 +46,8 @@ func (r *PlaceOrderRequest) validate() error {
 		return err
 	}
 	if r.NotifyURL != "" {
-		if _, err := parseBaseURL(r.NotifyURL); err != nil {
+		// Not parseBaseURL: a notify URL may well carry a query.
+		if u, err := url.Parse(r.NotifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return invalid("notify_url", "must be an absolute http or https URL")
 		}
 	}

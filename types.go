@@ -642,11 +642,3 @@ func validAmount(field, amount string, c Currency) error {
 	}
 	return nil
 }
-
-// formatTime writes t in HipoPay's layout in UTC+8; "" for the zero time.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(chinaZone).Format(timeLayout)
-}
