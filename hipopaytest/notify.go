@@ -140,6 +140,9 @@ func (s *Server) deliver(o *order, fields url.Values, target string) {
 		}
 		s.broadcastLocked()
 		s.mu.Unlock()
+		if hook := s.cfg.deliveryHook; hook != nil {
+			hook(o.paymentNo, d)
+		}
 		if done {
 			return
 		}

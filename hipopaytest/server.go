@@ -50,6 +50,7 @@ type config struct {
 	declarationStates []hipopay.DeclarationState
 	notifyTimeout     time.Duration
 	responseVersion3  bool
+	deliveryHook      func(paymentNo string, d Delivery)
 	errs              []error
 }
 
@@ -178,6 +179,13 @@ func WithNotifyTimeout(d time.Duration) Option {
 // server also honours per order).
 func WithResponseVersion3() Option {
 	return func(c *config) { c.responseVersion3 = true }
+}
+
+// WithDeliveryHook calls f after each notification delivery (in the
+// delivery's goroutine, never under the server's lock): to log deliveries
+// as they happen. f must not block for long; it may call the server.
+func WithDeliveryHook(f func(paymentNo string, d Delivery)) Option {
+	return func(c *config) { c.deliveryHook = f }
 }
 
 // Server is a fake HipoPay listening on a local port. Its exported fields
