@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -310,6 +311,10 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.ts.Start()
 	s.URL = s.ts.URL + "/"
+	if tcp, ok := s.ts.Listener.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		// Listening on every interface: clients reach it on loopback.
+		s.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port)) + "/"
+	}
 	return s
 }
 
