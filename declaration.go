@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,6 +48,19 @@ func (r DeclarationRequest) String() string {
 
 // GoString is String, so that %#v redacts too.
 func (r DeclarationRequest) GoString() string { return r.String() }
+
+// Format prints the request redacted whatever the verb: without it, a verb
+// a string does not take (%d, %t) makes fmt print the fields raw.
+func (r DeclarationRequest) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		_, _ = io.WriteString(f, r.GoString())
+	case verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), r.String())
+	default:
+		fmt.Fprintf(f, "%%!%c(hipopay.DeclarationRequest=%s)", verb, r.String())
+	}
+}
 
 // LogValue logs the request with the buyer's CertID and Name redacted.
 func (r DeclarationRequest) LogValue() slog.Value {
