@@ -303,6 +303,11 @@ func decodeRawResponse(b json.RawMessage) (*DeclarationRawResponse, error) {
 	if err := unmarshalLenient(doc, &w); err != nil {
 		return nil, err
 	}
+	if !json.Valid(doc) {
+		// Python-flavoured text, decoded leniently: keep the JSON it was
+		// read as, since a json.RawMessage must hold valid JSON.
+		doc, _ = depythonize(doc)
+	}
 	return &DeclarationRawResponse{
 		ModifyTime:              time.Time(w.ModifyTime),
 		State:                   DeclarationState(w.State),
