@@ -541,8 +541,10 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 }
 
 // unmarshalLenient decodes JSON, and failing that the Python-flavoured JSON
-// of HipoPay's reference (True, False, None, trailing commas).
+// of HipoPay's reference (True, False, None, trailing commas). A leading
+// UTF-8 BOM is skipped.
 func unmarshalLenient(b []byte, out any) error {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	err := json.Unmarshal(b, out)
 	var syn *json.SyntaxError
 	if err == nil || !errors.As(err, &syn) {
