@@ -379,6 +379,7 @@ func TestGetPaymentDecodesReferenceExample(t *testing.T) {
 		"python":      getPaymentPythonBody,
 		"string-True": strings.Replace(getPaymentJSONBody, `"is_success": true`, `"is_success": "True"`, 1),
 		"string-true": strings.Replace(getPaymentJSONBody, `"is_success": true`, `"is_success": "true"`, 1),
+		"utf-8 BOM":   "\ufeff" + getPaymentJSONBody,
 	}
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
