@@ -254,10 +254,12 @@ func TestDeclareMalformedRawResponse(t *testing.T) {
 	c, w := newWireMock(t)
 	w.on(http.MethodPost, "wechatpay/declaration", http.StatusOK, declareAnswer(`"{not json"`))
 	d, err := c.Declare(context.Background(), validDeclaration())
-	assert.Nil(t, d)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "raw_response")
-	assert.NotErrorIs(t, err, ErrInvalidRequest)
+	// HipoPay accepted the declaration: the answer is kept, the customs'
+	// text too, undecoded.
+	require.NoError(t, err)
+	assert.Nil(t, d.RawResponse)
+	assert.Equal(t, "{not json", d.RawResponseText)
+	assert.Equal(t, DeclarationStateSubmitted, d.State)
 }
 
 func TestDeclareErrors(t *testing.T) {
@@ -608,7 +610,7 @@ func TestGetDeclarationDecodesAnswer(t *testing.T) {
 			} else {
 				assert.Nil(t, d.RawResponse)
 			}
-			d.RawResponse = nil
+			d.RawResponse, d.RawResponseText = nil, ""
 			assert.Equal(t, &Declaration{
 				OutOrderNo:      "1805123918160384498567689",
 				PaymentNo:       "2018051816320384498567689",

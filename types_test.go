@@ -6,6 +6,7 @@ package hipopay
 // times, and the lenient decoding of HipoPay's answers.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -497,4 +498,20 @@ func TestAPIErrorSentinels(t *testing.T) {
 	require.ErrorAs(t, ve, &v)
 	assert.Equal(t, "amount", v.Field)
 	assert.Equal(t, `hipopay: invalid amount: "1e3" is not a plain decimal`, v.Error())
+}
+
+func TestLeadingZerosAndBlankIdentifiersAreRefused(t *testing.T) {
+	assert.Error(t, validAmount("amount", "00.10", HKD))
+	assert.Error(t, validAmount("amount", "012", JPY))
+	assert.NoError(t, validAmount("amount", "0.10", HKD))
+	assert.NoError(t, validAmount("amount", "10", JPY))
+
+	c, mock := newMockClient(t)
+	_, err := c.GetPayment(context.Background(), PaymentQuery{PaymentNo: " "})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	_, err = c.GetRefund(context.Background(), RefundQuery{OutRefundID: "\t"})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	_, err = c.GetDeclaration(context.Background(), DeclarationQuery{SubOrderNo: " ", Customs: CustomsShenzhen})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	assert.Zero(t, mock.GetTotalCallCount())
 }
