@@ -194,7 +194,7 @@ type PaymentQuery struct {
 // A query with neither identifier is a *ValidationError. An unknown payment
 // is ErrPaymentNotFound. Retried on network errors, 429 and 5xx.
 func (c *Client) GetPayment(ctx context.Context, q PaymentQuery) (*Payment, error) {
-	if q.PaymentNo == "" && q.OutTradeID == "" {
+	if blank(q.PaymentNo) && blank(q.OutTradeID) {
 		return nil, invalid("payment_no", "payment_no or out_trade_id is required")
 	}
 	var w paymentWire
