@@ -23,7 +23,7 @@ type order struct {
 	merchant         *merchant
 	paymentNo        string
 	outTradeID       string
-	amount           string // as received
+	amount           string // in the currency's decimals
 	minor            int64
 	currency         hipopay.Currency
 	productInfo      string
@@ -115,11 +115,11 @@ func (s *Server) placeOrder(m *merchant, p url.Values) answer {
 	if _, ok := ExchangeRate(currency); !ok {
 		return failure(CodeForexMerchantNotSupportThisCurrency, "This currency is not supported")
 	}
-	amount := p.Get("amount")
-	minor, err := parseAmount(amount, currency.Decimals())
-	if err != nil || minor <= 0 || strings.HasPrefix(amount, "-") {
-		return invalidParam("amount %q is not a positive amount in %s", amount, currency)
+	minor, err := parseAmount(p.Get("amount"), currency.Decimals())
+	if err != nil || minor <= 0 || strings.HasPrefix(p.Get("amount"), "-") {
+		return invalidParam("amount %q is not a positive amount in %s", p.Get("amount"), currency)
 	}
+	amount := formatAmount(minor, currency.Decimals()) // "8.8" is answered "8.80"
 	isRMB := false
 	switch v := p.Get("is_rmb"); v {
 	case "", "FALSE":

@@ -532,8 +532,9 @@ func TestOrderExpiry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hipopay.RefundResultPaymentNotPaid, r.ResultCode)
 
-	p2, err := c.PlaceOrder(ctx, order("ORD-E2", "1.00", hipopay.HKD, ""))
+	p2, err := c.PlaceOrder(ctx, order("ORD-E2", "1.5", hipopay.HKD, ""))
 	require.NoError(t, err)
+	assert.Equal(t, "1.50", p2.Amount, "amounts are answered in the currency's decimals")
 	require.NoError(t, s.FailPayment(p2.PaymentNo))
 	got, err = c.GetPayment(ctx, hipopay.PaymentQuery{PaymentNo: p2.PaymentNo})
 	require.NoError(t, err)
