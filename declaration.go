@@ -7,7 +7,9 @@ package hipopay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -46,6 +48,19 @@ func (r DeclarationRequest) String() string {
 
 // GoString is String, so that %#v redacts too.
 func (r DeclarationRequest) GoString() string { return r.String() }
+
+// Format prints the request redacted whatever the verb: without it, a verb
+// a string does not take (%d, %t) makes fmt print the fields raw.
+func (r DeclarationRequest) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		_, _ = io.WriteString(f, r.GoString())
+	case verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), r.String())
+	default:
+		fmt.Fprintf(f, "%%!%c(hipopay.DeclarationRequest=%s)", verb, r.String())
+	}
+}
 
 // LogValue logs the request with the buyer's CertID and Name redacted.
 func (r DeclarationRequest) LogValue() slog.Value {
@@ -155,7 +170,7 @@ type DeclarationQuery struct {
 // validIdentified checks the "one of payment_no, out_order_no,
 // sub_order_no" rule of re-declarations and declaration queries.
 func validIdentified(paymentNo, outOrderNo, subOrderNo string) error {
-	if paymentNo == "" && outOrderNo == "" && subOrderNo == "" {
+	if blank(paymentNo) && blank(outOrderNo) && blank(subOrderNo) {
 		return invalid("payment_no", "one of payment_no, out_order_no or sub_order_no is required")
 	}
 	return nil
@@ -180,8 +195,11 @@ type Declaration struct {
 	CertCheckResult  CertCheckResult
 	Explanation      string // why a re-declaration failed
 	// RawResponse is the customs' own answer, decoded from the JSON text
-	// HipoPay sends in raw_response; nil when absent.
+	// HipoPay sends in raw_response; nil when absent or when it is not
+	// JSON at all (RawResponseText still has it).
 	RawResponse *DeclarationRawResponse
+	// RawResponseText is raw_response as received.
+	RawResponseText string
 }
 
 // DeclarationRawResponse is the customs' original answer to a declaration.
@@ -245,7 +263,7 @@ type rawResponseWire struct {
 	ErrCode                 flexString `json:"err_code"`
 }
 
-func (w *declarationWire) declaration() (*Declaration, error) {
+func (w *declarationWire) declaration() *Declaration {
 	d := &Declaration{
 		OutOrderNo:       string(w.OutOrderNo),
 		PaymentNo:        string(w.PaymentNo),
@@ -262,33 +280,39 @@ func (w *declarationWire) declaration() (*Declaration, error) {
 		CertCheckResult:  CertCheckResult(w.CertCheckResult),
 		Explanation:      string(w.Explanation),
 	}
-	raw, err := decodeRawResponse(w.RawResponse)
-	if err != nil {
-		return nil, fmt.Errorf("hipopay: declaration raw_response: %w", err)
-	}
-	d.RawResponse = raw
-	return d, nil
+	// HipoPay accepted the call: a raw_response that does not decode is
+	// no reason to lose the answer.
+	d.RawResponseText, d.RawResponse = decodeRawResponse(w.RawResponse)
+	return d
 }
 
 // decodeRawResponse decodes raw_response: a JSON document inside a JSON
-// string, or (leniently) the document itself.
-func decodeRawResponse(b json.RawMessage) (*DeclarationRawResponse, error) {
+// string, or (leniently) the document itself. It returns the text as
+// received and the decoded document, nil when there is none or it does not
+// decode.
+func decodeRawResponse(b json.RawMessage) (string, *DeclarationRawResponse) {
 	doc := []byte(b)
 	if len(doc) > 0 && doc[0] == '"' {
 		var s string
 		if err := json.Unmarshal(doc, &s); err != nil {
-			return nil, err
+			return "", nil
 		}
 		doc = []byte(strings.TrimSpace(s))
 	}
-	if len(doc) == 0 || string(doc) == "null" {
-		return nil, nil
+	text := string(doc)
+	if len(doc) == 0 || text == "null" {
+		return "", nil
 	}
 	var w rawResponseWire
 	if err := unmarshalLenient(doc, &w); err != nil {
-		return nil, err
+		return text, nil
 	}
-	return &DeclarationRawResponse{
+	if !json.Valid(doc) {
+		// Python-flavoured text, decoded leniently: keep the JSON it was
+		// read as, since a json.RawMessage must hold valid JSON.
+		doc, _ = depythonize(doc)
+	}
+	return text, &DeclarationRawResponse{
 		ModifyTime:              time.Time(w.ModifyTime),
 		State:                   DeclarationState(w.State),
 		CertCheckResult:         CertCheckResult(w.CertCheckResult),
@@ -307,7 +331,7 @@ func decodeRawResponse(b json.RawMessage) (*DeclarationRawResponse, error) {
 		ResultCode:              string(w.ResultCode),
 		ErrCode:                 string(w.ErrCode),
 		JSON:                    json.RawMessage(doc),
-	}, nil
+	}
 }
 
 // declarationCall sends a declaration call and decodes its answer.
@@ -316,7 +340,7 @@ func (c *Client) declarationCall(ctx context.Context, cl call) (*Declaration, er
 	if err := c.do(ctx, cl, &w); err != nil {
 		return nil, err
 	}
-	return w.declaration()
+	return w.declaration(), nil
 }
 
 // Declare declares a sub-order of a paid payment to a customs office. For
@@ -334,7 +358,28 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion, params: encodeParams(req), retry: retryUnsent})
+	d, err := c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion, params: encodeParams(req), retry: retryUnsent})
+	return d, redactAPIError(err, req.CertID, req.Name)
+}
+
+// redactAPIError hides the buyer's identity should HipoPay echo it back in
+// an error message or body.
+func redactAPIError(err error, secrets ...string) error {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	clean := *apiErr
+	for _, s := range secrets {
+		if s != "" {
+			clean.Message = strings.ReplaceAll(clean.Message, s, "[REDACTED]")
+			clean.Body = strings.ReplaceAll(clean.Body, s, "[REDACTED]")
+		}
+	}
+	if clean == *apiErr {
+		return err
+	}
+	return &clean
 }
 
 // Redeclare re-declares a payment to customs.

@@ -7,6 +7,7 @@ package hipopay
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -45,7 +46,8 @@ func (r *PlaceOrderRequest) validate() error {
 		return err
 	}
 	if r.NotifyURL != "" {
-		if _, err := parseBaseURL(r.NotifyURL); err != nil {
+		// Not parseBaseURL: a notify URL may well carry a query.
+		if u, err := url.Parse(r.NotifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return invalid("notify_url", "must be an absolute http or https URL")
 		}
 	}
@@ -192,7 +194,7 @@ type PaymentQuery struct {
 // A query with neither identifier is a *ValidationError. An unknown payment
 // is ErrPaymentNotFound. Retried on network errors, 429 and 5xx.
 func (c *Client) GetPayment(ctx context.Context, q PaymentQuery) (*Payment, error) {
-	if q.PaymentNo == "" && q.OutTradeID == "" {
+	if blank(q.PaymentNo) && blank(q.OutTradeID) {
 		return nil, invalid("payment_no", "payment_no or out_trade_id is required")
 	}
 	var w paymentWire

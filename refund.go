@@ -166,7 +166,7 @@ type RefundQuery struct {
 // A query with neither identifier is a *ValidationError. An unknown refund
 // is ErrRefundNotFound. Retried on network errors, 429 and 5xx.
 func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) {
-	if q.RefundNo == "" && q.OutRefundID == "" {
+	if blank(q.RefundNo) && blank(q.OutRefundID) {
 		return nil, invalid("refund_no", "refund_no or out_refund_id is required")
 	}
 	var w refundWire

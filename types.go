@@ -541,8 +541,10 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 }
 
 // unmarshalLenient decodes JSON, and failing that the Python-flavoured JSON
-// of HipoPay's reference (True, False, None, trailing commas).
+// of HipoPay's reference (True, False, None, trailing commas). A leading
+// UTF-8 BOM is skipped.
 func unmarshalLenient(b []byte, out any) error {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	err := json.Unmarshal(b, out)
 	var syn *json.SyntaxError
 	if err == nil || !errors.As(err, &syn) {
@@ -604,9 +606,12 @@ func depythonize(b []byte) ([]byte, bool) {
 	return out, changed
 }
 
+// blank reports whether a field is empty or only spaces.
+func blank(value string) bool { return strings.TrimSpace(value) == "" }
+
 // required refuses an empty (or blank) required field.
 func required(field, value string) error {
-	if strings.TrimSpace(value) == "" {
+	if blank(value) {
 		return invalid(field, "is required")
 	}
 	return nil
@@ -633,6 +638,9 @@ func validAmount(field, amount string, c Currency) error {
 	if strings.HasPrefix(amount, "-") {
 		return invalid(field, "%q is not a positive amount", amount)
 	}
+	if len(amount) > 1 && amount[0] == '0' && amount[1] != '.' {
+		return invalid(field, "%q has a leading zero", amount)
+	}
 	n, err := parseMinor(amount, c.Decimals())
 	if err != nil {
 		return invalid(field, "%v", err)
@@ -641,12 +649,4 @@ func validAmount(field, amount string, c Currency) error {
 		return invalid(field, "%q is not a positive amount", amount)
 	}
 	return nil
-}
-
-// formatTime writes t in HipoPay's layout in UTC+8; "" for the zero time.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(chinaZone).Format(timeLayout)
 }

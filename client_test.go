@@ -1,0 +1,162 @@
+package hipopay
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewClientDefaults(t *testing.T) {
+	c, err := NewClient(testMerchantNo, merchantKey(t))
+	require.NoError(t, err)
+	assert.Equal(t, ProductionBaseURL, c.BaseURL())
+	prod, err := ParsePublicKey(productionCallbackKeyPEM)
+	require.NoError(t, err)
+	assert.True(t, c.HipoPayPublicKey().Equal(prod))
+	assert.Equal(t, defaultTimeout, c.hc.Timeout)
+	tr, ok := c.hc.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 16)
+	assert.False(t, tr.DisableKeepAlives)
+	assert.Nil(t, tr.TLSClientConfig, "TLS settings are Go's defaults, never weakened")
+
+	sb, err := NewClient(testMerchantNo, merchantKey(t), WithSandbox())
+	require.NoError(t, err)
+	assert.Equal(t, SandboxBaseURL, sb.BaseURL())
+	sandboxKey, err := ParsePublicKey(sandboxCallbackKeyPEM)
+	require.NoError(t, err)
+	assert.True(t, sb.HipoPayPublicKey().Equal(sandboxKey))
+	assert.False(t, sandboxKey.Equal(prod))
+
+	// Overrides win whatever their order.
+	own := mustPublicKey(t, "fake_hipopay_public.pem")
+	o, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("https://hipopay.example/api"), WithHipoPayPublicKey(own), WithSandbox())
+	require.NoError(t, err)
+	assert.Equal(t, "https://hipopay.example/api/", o.BaseURL())
+	assert.True(t, o.HipoPayPublicKey().Equal(own))
+
+	hc := &http.Client{}
+	i, err := NewClient(testMerchantNo, merchantKey(t), WithHTTPClient(hc))
+	require.NoError(t, err)
+	assert.Same(t, hc, i.hc, "an injected client is used as given")
+}
+
+func TestNewClientRefuses(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	key := merchantKey(t)
+	cases := map[string]struct {
+		merchant string
+		key      *rsa.PrivateKey
+		opts     []Option
+	}{
+		"empty merchant":    {"", key, nil},
+		"blank merchant":    {"  ", key, nil},
+		"nil key":           {testMerchantNo, nil, nil},
+		"weak key":          {testMerchantNo, weak, nil},
+		"bad URL":           {testMerchantNo, key, []Option{WithBaseURL("://nope")}},
+		"relative URL":      {testMerchantNo, key, []Option{WithBaseURL("api.hipopay.com")}},
+		"ftp URL":           {testMerchantNo, key, []Option{WithBaseURL("ftp://api.hipopay.com/")}},
+		"nil http client":   {testMerchantNo, key, []Option{WithHTTPClient(nil)}},
+		"nil callback key":  {testMerchantNo, key, []Option{WithHipoPayPublicKey(nil)}},
+		"weak callback key": {testMerchantNo, key, []Option{WithHipoPayPublicKey(&weak.PublicKey)}},
+		"negative retries":  {testMerchantNo, key, []Option{WithMaxRetries(-1)}},
+		"nil clock":         {testMerchantNo, key, []Option{WithClock(nil)}},
+		"nil logger":        {testMerchantNo, key, []Option{WithLogger(nil)}},
+	}
+	for name, tc := range cases {
+		c, err := NewClient(tc.merchant, tc.key, tc.opts...)
+		assert.Error(t, err, name)
+		assert.Nil(t, c, name)
+	}
+}
+
+func TestClockDrivesTimestamp(t *testing.T) {
+	var got string
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Timestamp")
+		_, _ = w.Write([]byte(`{"is_success": true, "response": {"currency": "USD", "forex_rate": "0.149"}}`))
+	}), WithClock(func() time.Time { return time.Unix(1700000000, 999) }))
+	_, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, "1700000000", got)
+}
+
+// countingServer is an httptest server that counts the TCP connections
+// clients open to it.
+func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+func TestConnectionsAreReused(t *testing.T) {
+	const answer = `{"is_success": true, "response": {"currency": "USD", "forex_rate": "0.1490046489450470854690666349"}}`
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond) // a little server time, so that callers overlap
+		_, _ = w.Write([]byte(answer))
+	}))
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	for i := 0; i < 100; i++ {
+		_, err := c.GetForexRate(ctx, USD)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 1, conns.Load(), "100 sequential calls use one connection")
+
+	conns.Store(0)
+	const callers, calls = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, callers*calls)
+	for g := 0; g < callers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				if _, err := c.GetForexRate(ctx, USD); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, conns.Load(), int64(2*callers), "16 concurrent callers open at most about twice as many connections")
+}
+
+// Error answers are drained too: the connection survives them.
+func TestConnectionsSurviveErrorAnswers(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"is_success": false, "error": "PAYMENT_NOT_FOUND", "error_message": "Order not found"}`))
+	}))
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"))
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		_, err := c.GetPayment(context.Background(), PaymentQuery{PaymentNo: "1"})
+		require.ErrorIs(t, err, ErrPaymentNotFound)
+	}
+	assert.EqualValues(t, 1, conns.Load())
+}

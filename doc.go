@@ -1,0 +1,60 @@
+// Package hipopay is a Go client for HipoPay, the cross-border gateway
+// through which overseas merchants take WeChat Pay from Chinese customers
+// inside WeChat mini-programs.
+//
+// It places orders, checks payments, refunds, declares to customs, reads
+// the reconciliation file, and verifies HipoPay's signed payment
+// notifications, processing each payment exactly once. Every request is
+// signed (RSA PKCS#1 v1.5 over SHA-256 of HipoPay's canonical string, RFC
+// 3986-encoded values); every answer is decoded into typed results and
+// typed errors.
+//
+// # Quick start
+//
+//	key, err := hipopay.LoadPrivateKey("private.key") // openssl genrsa -out private.key 2048
+//	if err != nil { ... }
+//	client, err := hipopay.NewClient("WC8888888888888", key, hipopay.WithSandbox())
+//	if err != nil { ... }
+//
+//	payment, err := client.PlaceOrder(ctx, &hipopay.PlaceOrderRequest{
+//		OutTradeID:  "ORD-1001",
+//		Amount:      "8.88",
+//		Currency:    hipopay.HKD,
+//		ProductInfo: "Matcha latte",
+//		AppID:       "wx3zzzzzzz4",
+//		OpenID:      openID,
+//		ClientIP:    "203.0.113.9",
+//		NotifyURL:   "https://shop.example/hipopay/notify",
+//	})
+//	// Give payment.PrepayParams.RequestPayment() to wx.requestPayment.
+//
+//	http.Handle("/hipopay/notify", client.NotificationHandler(
+//		func(ctx context.Context, n *hipopay.PaymentNotification) error {
+//			return orders.MarkPaid(ctx, n.OutTradeID, n.PaymentNo) // runs once per payment
+//		}))
+//
+// # Errors
+//
+// Input is validated before any network call: a bad field is a
+// *ValidationError naming it (errors.Is(err, ErrInvalidRequest)). HipoPay's
+// refusals are *APIError, matched by code with errors.Is against
+// ErrPaymentNotFound, ErrRefundNotFound, ErrCurrencyNotSupported,
+// ErrForexMerchantNotSupportThisCurrency, ErrRefundAmountInvalid and
+// ErrIllegalSecurityProfile. A bad notification signature matches
+// ErrInvalidSignature.
+//
+// # Retries
+//
+// Reads and refunds (idempotent through out_refund_id) are retried on
+// network errors, HTTP 429 and 5xx, with exponential backoff and jitter,
+// within the caller's context deadline (WithMaxRetries). Placing an order
+// and the customs calls are never re-sent once they may have reached
+// HipoPay.
+//
+// # Times and amounts
+//
+// HipoPay's times are China Standard Time (UTC+8); the SDK returns them as
+// time.Time in that zone. Amounts stay exact decimal strings.
+//
+// Package hipopaytest offers a stateful fake HipoPay for merchants' tests.
+package hipopay

@@ -1,0 +1,393 @@
+package hipopay
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const forexOK = `{"is_success": true, "response": {"currency": "USD", "forex_rate": "0.149"}}`
+
+func samplePlaceOrder() *PlaceOrderRequest {
+	return &PlaceOrderRequest{OutTradeID: "201901021232211023", Amount: "8.88", Currency: HKD,
+		ProductInfo: "Hipopay - product for test", AppID: "wx3zzzzzzz4", OpenID: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+		ClientIP: "10.129.35.61", NotifyURL: "https://merchant.example/notify"}
+}
+
+func TestRetryTwo502sThenSuccess(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			http.Error(w, "<html><body>502 Bad Gateway</body></html>", http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write([]byte(forexOK))
+	}))
+	rate, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.149", rate.Rate)
+	assert.EqualValues(t, 3, calls.Load())
+}
+
+func TestRetryGivesUpAfterMaxRetries(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), WithMaxRetries(1))
+	_, err := c.GetForexRate(context.Background(), USD)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
+	assert.True(t, apiErr.Temporary())
+	assert.EqualValues(t, 2, calls.Load())
+
+	calls.Store(0)
+	none, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), WithMaxRetries(0))
+	_, err = none.GetForexRate(context.Background(), USD)
+	require.Error(t, err)
+	assert.EqualValues(t, 1, calls.Load(), "WithMaxRetries(0) disables retries")
+}
+
+func TestRetryNeverOutlivesTheDeadline(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), WithMaxRetries(100), withBackoffBase(100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: "1"})
+	elapsed := time.Since(start)
+	require.Error(t, err)
+	assert.Less(t, elapsed, 300*time.Millisecond, "returns within the caller's deadline")
+	assert.GreaterOrEqual(t, calls.Load(), int32(2), "it did retry")
+}
+
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	var calls atomic.Int32
+	var times [2]time.Time
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		times[n-1] = time.Now()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte(forexOK))
+	}))
+	_, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, calls.Load())
+	assert.GreaterOrEqual(t, times[1].Sub(times[0]), 900*time.Millisecond)
+
+	// A Retry-After beyond the deadline ends the call at once.
+	calls.Store(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	slow, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	start := time.Now()
+	_, err = slow.GetForexRate(ctx, USD)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+	assert.Less(t, time.Since(start), 200*time.Millisecond)
+	assert.EqualValues(t, 1, calls.Load())
+}
+
+func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
+	c := &Client{backoffBase: 100 * time.Millisecond}
+	for attempt := 1; attempt <= 10; attempt++ {
+		want := min(100*time.Millisecond<<(attempt-1), maxBackoff)
+		for i := 0; i < 50; i++ {
+			d := c.backoff(attempt, 0)
+			assert.GreaterOrEqual(t, d, want/2)
+			assert.LessOrEqual(t, d, want)
+		}
+	}
+	assert.Equal(t, 3*time.Second, c.backoff(1, 3*time.Second))
+	now := time.Unix(1000, 0)
+	assert.Equal(t, 2*time.Second, parseRetryAfter("2", now))
+	assert.Equal(t, 5*time.Second, parseRetryAfter(now.Add(5*time.Second).UTC().Format(http.TimeFormat), now))
+	assert.Zero(t, parseRetryAfter("soon", now))
+	assert.Zero(t, parseRetryAfter("-3", now))
+}
+
+// dropServer answers nothing: it closes each connection once the request
+// has been read, the way a crashing proxy does.
+func dropServer(t *testing.T, count *atomic.Int32) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	})
+}
+
+func TestPlaceOrderIsNotResentAfterADroppedConnection(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, dropServer(t, &calls), WithMaxRetries(5))
+	p, err := c.PlaceOrder(context.Background(), samplePlaceOrder())
+	require.Error(t, err)
+	assert.Nil(t, p)
+	assert.EqualValues(t, 1, calls.Load(), "an order that may have reached HipoPay is sent once")
+
+	calls.Store(0)
+	d, _ := newServerClient(t, dropServer(t, &calls), WithMaxRetries(5))
+	_, err = d.Declare(context.Background(), &DeclarationRequest{OutOrderNo: "1", PaymentNo: "2", Customs: CustomsShenzhen,
+		MchCustomsNo: "3", SubOrderNo: "4", SubOrderAmount: "2.00", TransportAmount: "1.00", ProductAmount: "1.00"})
+	require.Error(t, err)
+	assert.EqualValues(t, 1, calls.Load(), "a declaration that may have reached HipoPay is sent once")
+
+	// A read is retried after the same failure.
+	calls.Store(0)
+	g, _ := newServerClient(t, dropServer(t, &calls), WithMaxRetries(2))
+	_, err = g.GetPayment(context.Background(), PaymentQuery{PaymentNo: "1"})
+	require.Error(t, err)
+	assert.EqualValues(t, 3, calls.Load())
+}
+
+func TestPlaceOrderIsNotResentAfter5xx(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	_, err := c.PlaceOrder(context.Background(), samplePlaceOrder())
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusBadGateway, apiErr.StatusCode)
+	assert.EqualValues(t, 1, calls.Load())
+}
+
+func TestPlaceOrderIsRetriedWhenNoConnectionWasMade(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("http://"+addr+"/"), WithLogger(logger),
+		WithMaxRetries(2), withBackoffBase(time.Millisecond))
+	require.NoError(t, err)
+	_, err = c.PlaceOrder(context.Background(), samplePlaceOrder())
+	require.Error(t, err)
+	assert.Equal(t, 3, strings.Count(logs.String(), `"level":"DEBUG"`), "three attempts: the order never left")
+	assert.Equal(t, 2, strings.Count(logs.String(), `"level":"WARN"`))
+}
+
+// refundServer is a HipoPay that really refunds once per out_refund_id,
+// answers the first refund only after the client gave up, and answers
+// result code 0001 to a duplicate.
+type refundServer struct {
+	mu      sync.Mutex
+	refunds map[string]string // out_refund_id -> amount
+	posts   int
+	delay   time.Duration
+}
+
+func (s *refundServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.Form.Get("out_refund_id")
+	refund := func(code, status string) string {
+		b, _ := json.Marshal(map[string]any{"is_success": true, "return_message": "OK", "response": map[string]string{
+			"refund_no": "R-" + id, "out_refund_id": id, "payment_no": "2637473637382", "refund_amount": s.refunds[id],
+			"status": status, "result_code": code, "finish_time": "2021-12-23 19:22:14"}})
+		return string(b)
+	}
+	switch r.Method {
+	case http.MethodPost:
+		s.posts++
+		if _, dup := s.refunds[id]; dup {
+			_, _ = w.Write([]byte(refund("0001", "FAIL")))
+			return
+		}
+		s.refunds[id] = r.Form.Get("refund_amount")
+		first := s.posts == 1
+		s.mu.Unlock()
+		if first {
+			time.Sleep(s.delay) // the answer is lost to the client's timeout
+		}
+		s.mu.Lock()
+		_, _ = w.Write([]byte(refund("0000", "SUCCESS")))
+	case http.MethodGet:
+		if _, ok := s.refunds[id]; !ok {
+			_, _ = w.Write([]byte(`{"is_success": false, "error": "REFUND_NOT_FOUND", "error_message": "Refund order not found"}`))
+			return
+		}
+		_, _ = w.Write([]byte(refund("0000", "SUCCESS")))
+	}
+}
+
+func TestRefundLostToATimeoutComesBackOnce(t *testing.T) {
+	srv := &refundServer{refunds: map[string]string{}, delay: 400 * time.Millisecond}
+	hc := &http.Client{Timeout: 150 * time.Millisecond}
+	c, _ := newServerClient(t, srv, WithHTTPClient(hc))
+	r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "2637473637382", OutRefundID: "R1", RefundAmount: "8.88"})
+	require.NoError(t, err)
+	assert.Equal(t, "R1", r.OutRefundID)
+	assert.Equal(t, RefundStatusSuccess, r.Status)
+	assert.Equal(t, "8.88", r.RefundAmount)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.Len(t, srv.refunds, 1, "exactly one refund")
+	assert.Equal(t, 2, srv.posts, "the refund was retried once")
+}
+
+func TestRefundAlreadyExistsOnAFirstAttempt(t *testing.T) {
+	srv := &refundServer{refunds: map[string]string{"R2": "8.80"}}
+	c, _ := newServerClient(t, srv)
+	// A merchant that crashed after sending R2 sends it again.
+	r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "2637473637382", OutRefundID: "R2", RefundAmount: "8.8"})
+	require.NoError(t, err)
+	assert.Equal(t, "8.80", r.RefundAmount)
+
+	_, err = c.Refund(context.Background(), &RefundRequest{PaymentNo: "2637473637382", OutRefundID: "R2", RefundAmount: "1.00"})
+	var conflict *RefundConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, "8.80", conflict.Existing.RefundAmount)
+	_, err = c.Refund(context.Background(), &RefundRequest{PaymentNo: "999", OutRefundID: "R2", RefundAmount: "8.80"})
+	require.ErrorAs(t, err, &conflict)
+	assert.Len(t, srv.refunds, 1)
+}
+
+func TestHostileAnswers(t *testing.T) {
+	long := strings.Repeat("x", 10_000)
+	cases := map[string]struct {
+		status int
+		body   string
+		ctype  string
+	}{
+		"html 502":          {502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "text/html"},
+		"html 200":          {200, "<!DOCTYPE html><html>login</html>", "text/html"},
+		"truncated json":    {200, `{"is_success": true, "response": {"currency": "US`, "application/json"},
+		"empty":             {200, "", "application/json"},
+		"json array":        {200, `[{"is_success": true}]`, "application/json"},
+		"json string":       {200, `"ok"`, "application/json"},
+		"null":              {200, `null`, "application/json"},
+		"no is_success":     {200, `{"response": {"currency": "USD"}}`, "application/json"},
+		"no response":       {200, `{"is_success": true}`, "application/json"},
+		"response is array": {200, `{"is_success": true, "response": [1, 2]}`, "application/json"},
+		"is_success weird":  {200, `{"is_success": "maybe", "response": {}}`, "application/json"},
+		"huge garbage":      {200, long, "text/plain"},
+		"error in 500":      {500, `{"is_success": false, "error": "SYSTEM_ERROR", "error_message": "boom"}`, "application/json"},
+		"success in 404":    {404, `{"is_success": true, "response": {"currency": "USD"}}`, "application/json"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.ctype)
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}), WithMaxRetries(0))
+			rate, err := c.GetForexRate(context.Background(), USD)
+			require.Error(t, err)
+			assert.Nil(t, rate)
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tc.status, apiErr.StatusCode)
+			assert.LessOrEqual(t, len(apiErr.Body), errorSnippetBytes+3)
+			assert.LessOrEqual(t, len(err.Error()), 600)
+		})
+	}
+}
+
+func TestLogsAttemptsAndRetriesWithoutSecrets(t *testing.T) {
+	var calls atomic.Int32
+	var signatures []string
+	var mu sync.Mutex
+	const certID, name = "510921199308772318", "Lisa Wong"
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		signatures = append(signatures, r.Header.Get("Signature"))
+		mu.Unlock()
+		if r.Method == http.MethodGet && calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"is_success": false, "error": "SYSTEM_ERROR", "error_message": "cert_id ` + certID + ` rejected"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"is_success": true, "response": {"state": "SUCCESS", "customs": "SHENZHEN"}}`))
+	}))
+	var logs bytes.Buffer
+	c.logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	_, err := c.GetDeclaration(context.Background(), DeclarationQuery{PaymentNo: "1", Customs: CustomsShenzhen})
+	require.NoError(t, err)
+	req := &DeclarationRequest{OutOrderNo: "1", PaymentNo: "2", Customs: CustomsShenzhen, MchCustomsNo: "3",
+		SubOrderNo: "4", SubOrderAmount: "2.00", TransportAmount: "1.00", ProductAmount: "1.00", CertID: certID, Name: name}
+	_, declareErr := c.Declare(context.Background(), req)
+	require.Error(t, declareErr)
+	_, validationErr := c.Declare(context.Background(), &DeclarationRequest{CertID: certID})
+	require.Error(t, validationErr)
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	var debug, warn int
+	for _, line := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		switch rec["level"] {
+		case "DEBUG":
+			debug++
+			for _, k := range []string{"method", "path", "status", "duration", "attempt"} {
+				assert.Contains(t, rec, k, line)
+			}
+		case "WARN":
+			warn++
+			assert.Contains(t, rec, "cause")
+		}
+	}
+	assert.Equal(t, 3, debug, "one line per attempt")
+	assert.Equal(t, 1, warn, "one line per retry")
+
+	pkcs8 := base64.StdEncoding.EncodeToString(merchantKey(t).D.Bytes())
+	everything := logs.String() + declareErr.Error() + validationErr.Error()
+	for _, secret := range append(signatures, name, pkcs8[:40]) {
+		require.NotEmpty(t, secret)
+		assert.NotContains(t, everything, secret)
+	}
+	assert.NotContains(t, everything, certID, "not even when HipoPay echoes it")
+}
+
+func TestCanceledContextStopsAtOnce(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), withBackoffBase(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: "1"})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.Canceled))
+	assert.EqualValues(t, 1, calls.Load())
+}
