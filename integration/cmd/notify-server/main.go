@@ -1,5 +1,3 @@
-//go:build notifyhandler
-
 // Command notify-server answers HipoPay's payment notifications with the
 // hipopay SDK's handler, processing each payment exactly once through a
 // database: a SQLite file for a single instance (the default), or
@@ -13,7 +11,9 @@
 // /healthz, which pings the database), and marks each paid order in the
 // table merchant_orders in the same transaction as the store's mark. On
 // SIGINT or SIGTERM it stops taking connections and waits up to 30 s for
-// deliveries in flight.
+// deliveries in flight. As in the SDK's examples/notify-server (its
+// in-memory sibling), HIPOPAY_MERCHANT_NO, HIPOPAY_PRIVATE_KEY and
+// HIPOPAY_SANDBOX=1 may stand for -merchant-no, -merchant-key and -sandbox.
 package main
 
 import (
@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,7 +44,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(ctx, os.Args[1:], logger, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, logger, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
@@ -64,17 +65,20 @@ type config struct {
 	sandbox     bool
 }
 
-func parseFlags(args []string) (*config, error) {
+// parseFlags reads the command line; getenv gives the flags' defaults from
+// the environment.
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	var c config
+	sandbox, _ := strconv.ParseBool(getenv("HIPOPAY_SANDBOX"))
 	fs := flag.NewFlagSet("notify-server", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on (\":8080\" for every interface)")
 	fs.StringVar(&c.path, "path", "/hipopay/notify", "path of the notify_url")
 	fs.StringVar(&c.db, "db", "file:notifications.db", "database: a SQLite file (file:NAME.db, one instance) or a PostgreSQL DSN (postgres://..., several instances)")
 	fs.StringVar(&c.table, "table", hipopay.DefaultSQLTable, "table of processed notifications")
 	fs.StringVar(&c.hipopayKey, "hipopay-key", "", "PEM file of HipoPay's callback public key; without it, the SDK's embedded key (needs -merchant-no and -merchant-key)")
-	fs.StringVar(&c.merchantNo, "merchant-no", "", "merchant number, to use the SDK's embedded HipoPay key through a Client")
-	fs.StringVar(&c.merchantKey, "merchant-key", "", "PEM file of the merchant's private key, with -merchant-no")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "with -merchant-no: HipoPay's sandbox callback key instead of the production one")
+	fs.StringVar(&c.merchantNo, "merchant-no", getenv("HIPOPAY_MERCHANT_NO"), "merchant number, to use the SDK's embedded HipoPay key through a Client ($HIPOPAY_MERCHANT_NO)")
+	fs.StringVar(&c.merchantKey, "merchant-key", getenv("HIPOPAY_PRIVATE_KEY"), "PEM file of the merchant's private key, with -merchant-no ($HIPOPAY_PRIVATE_KEY)")
+	fs.BoolVar(&c.sandbox, "sandbox", sandbox, "with -merchant-no: HipoPay's sandbox callback key instead of the production one ($HIPOPAY_SANDBOX)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -192,9 +196,11 @@ func newHandler(c *config, store *hipopay.SQLStore, fn hipopay.NotificationFunc,
 }
 
 // run serves until ctx ends, then shuts down gracefully. ready, when not
-// nil, is told the address it listens on.
-func run(ctx context.Context, args []string, logger *slog.Logger, ready func(addr string)) error {
-	c, err := parseFlags(args)
+// nil, is told the address it listens on. It fails on bad flags, a database
+// it cannot set up, a key that does not load, or an address it cannot
+// listen on.
+func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger, ready func(addr string)) error {
+	c, err := parseFlags(args, getenv)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,3 @@
-//go:build notifyhandler
-
 package main
 
 import (
@@ -25,6 +23,9 @@ import (
 
 const testKey = "../../testdata/fake_hipopay_public.pem"
 
+// noEnv is an empty environment, whatever the test's own.
+func noEnv(string) string { return "" }
+
 // startServer runs the command with args until the test ends and returns
 // its notify URL.
 func startServer(t *testing.T, args ...string) string {
@@ -34,7 +35,7 @@ func startServer(t *testing.T, args ...string) string {
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-hipopay-key", testKey}, args...), logger, func(a string) { addr <- a })
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-hipopay-key", testKey}, args...), noEnv, logger, func(a string) { addr <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -153,9 +154,45 @@ func TestNotifyServerRefusesBadFlags(t *testing.T) {
 		{"-merchant-no", "1"},              // no merchant key
 		{"-hipopay-key", testKey, "extra"}, // stray argument
 	} {
-		err := run(context.Background(), args, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		err := run(context.Background(), args, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 		assert.Error(t, err, "%q", args)
 	}
-	err := run(context.Background(), []string{"-hipopay-key", testKey, "-table", "bad;name", "-db", "file:" + filepath.Join(t.TempDir(), "x.db")}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	err := run(context.Background(), []string{"-hipopay-key", testKey, "-table", "bad;name", "-db", "file:" + filepath.Join(t.TempDir(), "x.db")}, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	assert.ErrorContains(t, err, "WithSQLTable")
+}
+
+// TestNotifyServerThroughClient wires the handler through a Client (the
+// merchant's number and key from the environment), with the stand-in HipoPay
+// key instead of the embedded one.
+func TestNotifyServerThroughClient(t *testing.T) {
+	env := map[string]string{
+		"HIPOPAY_MERCHANT_NO": "1000001",
+		"HIPOPAY_PRIVATE_KEY": "../../../testdata/merchant_private_pkcs8.pem",
+		"HIPOPAY_SANDBOX":     "1",
+	}
+	c, err := parseFlags([]string{"-hipopay-key", testKey}, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, "1000001", c.merchantNo)
+	assert.True(t, c.sandbox)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	args := []string{"-addr", "127.0.0.1:0", "-hipopay-key", testKey, "-db", "file:" + filepath.Join(t.TempDir(), "n.db")}
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
+	}()
+	var u string
+	select {
+	case a := <-addr:
+		u = "http://" + a + "/hipopay/notify"
+	case err := <-done:
+		t.Fatalf("the server stopped at start: %v", err)
+	}
+	status, body := deliver(t, u, "ORDER-9", 0)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "success", body)
+	cancel()
+	require.NoError(t, <-done)
 }
