@@ -110,6 +110,7 @@ const (
 	BillEntryRefund                       // a refund of (part of) a payment
 )
 
+// String names k: "payment", "refund" or "other".
 func (k BillEntryKind) String() string {
 	switch k {
 	case BillEntryPayment:
@@ -213,12 +214,13 @@ type BillRecord struct {
 	PaymentChannel        string
 }
 
-// Kind classifies r: BillEntryPayment for the "Collection via ..." types,
-// BillEntryRefund for "Refund" (and "Refund via ..."), BillEntryOther for
-// every other type.
+// Kind classifies r by its Type: BillEntryPayment for "Collection via
+// WeChat Pay" and the other "Collection via ..." types, BillEntryRefund
+// for "Refund" (and "Refund via ..."), BillEntryOther for every other type
+// (fees, withdrawals, conversions, types in another language).
 func (r *BillRecord) Kind() BillEntryKind {
 	switch {
-	case strings.HasPrefix(r.Type, "Collection"):
+	case strings.HasPrefix(r.Type, "Collection via "):
 		return BillEntryPayment
 	case r.Type == BillTypeRefund || strings.HasPrefix(r.Type, "Refund via "):
 		return BillEntryRefund
@@ -242,20 +244,27 @@ func (e *BillParseError) Error() string {
 	if e.Column != "" {
 		msg += ", column " + strconv.Quote(e.Column)
 	}
+	if e.Err == nil {
+		return msg + ": unreadable"
+	}
 	return msg + ": " + e.Err.Error()
 }
 
 func (e *BillParseError) Unwrap() error { return e.Err }
 
 // BillReader reads the reconciliation file as a stream of records, like
-// encoding/csv's Reader: memory stays bounded however large the file.
+// encoding/csv's Reader: it holds one record at a time (at most 1 MiB)
+// beside a 64 KiB buffer, however large the file.
 //
 // It accepts a UTF-8 byte order mark, CRLF line ends and blank lines
 // anywhere. The file's first line is the title, the second the header of
 // 18 columns; cells are mapped by position, so a header in another
-// language reads the same. Cells are comma-separated and may be quoted as
-// in encoding/csv (with LazyQuotes): a quoted cell may hold commas, doubled
-// quotes and line breaks.
+// language reads the same. A file that starts with the header (18 filled
+// cells) is read as one without a title. Cells are comma-separated and may
+// be quoted as in encoding/csv (with LazyQuotes): a quoted cell may hold
+// commas, doubled quotes and line breaks.
+//
+// A BillReader is not safe for concurrent use.
 type BillReader struct {
 	br      *bufio.Reader
 	line    int   // number of the last line read
@@ -382,7 +391,7 @@ func (b *BillReader) readHead() error {
 			return b.checkHeader(titleLine, string(cells[1])) // no title: this is the header
 		}
 	}
-	b.title = string(bytes.TrimRight(t, ", \t"))
+	b.title = billTitle(bytes.TrimRight(t, ", \t"))
 	start, err := b.next()
 	if err == io.EOF {
 		return &BillParseError{Line: b.line + 1, Err: errors.New("no header line after the title")}
@@ -394,6 +403,15 @@ func (b *BillReader) readHead() error {
 		return &BillParseError{Line: start, Err: fmt.Errorf("the header has %d columns, want %d", b.n, billColumnCount)}
 	}
 	return b.checkHeader(start, b.cell(1))
+}
+
+// billTitle is the title line's text, unquoted if a tool that saved the
+// file quoted it as a CSV cell.
+func billTitle(t []byte) string {
+	if n := len(t); n >= 2 && t[0] == '"' && t[n-1] == '"' {
+		return strings.ReplaceAll(string(t[1:n-1]), `""`, `"`)
+	}
+	return string(t)
 }
 
 // checkHeader refuses a "header" whose time column holds a time: a record
@@ -448,7 +466,7 @@ func trimNL(line []byte) []byte {
 	return line
 }
 
-// blank reports whether line holds nothing but spaces and tabs.
+// blank reports whether line holds nothing but spaces, tabs and line ends.
 func blank(line []byte) bool {
 	for _, c := range line {
 		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
@@ -635,7 +653,14 @@ func (b *BillReader) record(line int) (*BillRecord, error) {
 
 // money reads the amount in cell col into dst; "-" leaves dst empty.
 func (b *BillReader) money(line, col int, dst *Money) error {
-	s := billText(b.cell(col))
+	s := b.cell(col)
+	if s == "-" { // most amounts of a line
+		return nil
+	}
+	return b.parseMoney(line, col, billText(s), dst)
+}
+
+func (b *BillReader) parseMoney(line, col int, s string, dst *Money) error {
 	if s == "" {
 		return nil
 	}
@@ -715,17 +740,13 @@ func parseBillTime(s string) (time.Time, bool) {
 	if len(s) != len(timeLayout) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	var d [14]int
-	for i, at := range [14]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		c := s[at]
-		if c < '0' || c > '9' {
-			return time.Time{}, false
-		}
-		d[i] = int(c - '0')
+	y1, y2 := digits2(s[0], s[1]), digits2(s[2], s[3])
+	month, day := digits2(s[5], s[6]), digits2(s[8], s[9])
+	hour, minute, sec := digits2(s[11], s[12]), digits2(s[14], s[15]), digits2(s[17], s[18])
+	if y1|y2|month|day|hour|minute|sec < 0 {
+		return time.Time{}, false
 	}
-	year := d[0]*1000 + d[1]*100 + d[2]*10 + d[3]
-	month, day := d[4]*10+d[5], d[6]*10+d[7]
-	hour, minute, sec := d[8]*10+d[9], d[10]*10+d[11], d[12]*10+d[13]
+	year := y1*100 + y2
 	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
@@ -746,6 +767,16 @@ func parseBillTime(s string) (time.Time, bool) {
 	days := int64(era*146097+doe) - 719468
 	unix := days*86400 + int64(hour*3600+minute*60+sec) - 8*3600
 	return time.Unix(unix, 0).In(chinaZone), true
+}
+
+// digits2 reads two ASCII digits; -1 if either is not one.
+func digits2(a, b byte) int {
+	a -= '0'
+	b -= '0'
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 func daysIn(month, year int) int {

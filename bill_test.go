@@ -223,6 +223,7 @@ func TestBillReaderToleratesBOMCRLFAndBlankLines(t *testing.T) {
 		"blank lines everywhere": "\n\r\n" + lines[0] + "\n\n" + lines[1] + "\r\n \t\r\n" + lines[2] + "\n\n" +
 			lines[3] + "\n   \n" + lines[4] + "\n\n",
 		"Excel-padded title": lines[0] + strings.Repeat(",", 17) + "\r\n" + join("\r\n", lines[1:]...),
+		"quoted title":       `"` + lines[0] + `",,,` + "\n" + join("\n", lines[1:]...),
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -490,6 +491,39 @@ func readBillFrom(src io.Reader) (string, []*BillRecord, error) {
 	return r.Title(), recs, nil
 }
 
+func TestParseBillTime(t *testing.T) {
+	// Every hour of four years around a leap day, and the edges of year 0.
+	from := time.Date(2015, 12, 31, 0, 0, 0, 0, ChinaTimeZone())
+	for tm := from; tm.Before(from.AddDate(5, 0, 0)); tm = tm.Add(time.Hour + time.Second) {
+		s := tm.Format(timeLayout)
+		got, ok := parseBillTime(s)
+		require.True(t, ok, s)
+		require.Equal(t, tm, got, s)
+	}
+	for _, s := range []string{"0000-01-01 00:00:00", "0000-02-29 23:59:59", "0000-03-01 00:00:00", "9999-12-31 23:59:59", "2000-02-29 12:00:00"} {
+		want, err := time.ParseInLocation(timeLayout, s, ChinaTimeZone())
+		require.NoError(t, err)
+		got, ok := parseBillTime(s)
+		require.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"", "2019-01-02", "2019-01-02 10:55:1x", "1900-02-29 00:00:00", "2019-00-10 00:00:00",
+		"2019-04-31 00:00:00", "2019-01-00 00:00:00", "2019-01-02 23:59:60", "-019-01-02 10:55:10"} {
+		_, ok := parseBillTime(s)
+		assert.False(t, ok, s)
+		_, err := time.ParseInLocation(timeLayout, s, ChinaTimeZone())
+		assert.Error(t, err, "time.Parse refuses %q too", s)
+	}
+	_, ok := parseBillTime("2019-01-02  0:55:10")
+	assert.False(t, ok, "stricter than time.Parse: two digits each")
+}
+
+func TestBillParseErrorMessage(t *testing.T) {
+	err := &BillParseError{Line: 7, Column: "Credit", Err: errors.New(`"x" is not an amount`)}
+	assert.Equal(t, `hipopay: reconciliation file line 7, column "Credit": "x" is not an amount`, err.Error())
+	assert.Equal(t, "hipopay: reconciliation file line 2: unreadable", (&BillParseError{Line: 2}).Error())
+}
+
 func TestMoney(t *testing.T) {
 	minor := []struct {
 		m    Money
@@ -544,6 +578,7 @@ func TestBillRecordKind(t *testing.T) {
 		BillTypeRefund:          BillEntryRefund,
 		"Refund via Alipay":     BillEntryRefund,
 		"Refunds adjustment":    BillEntryOther,
+		"Collection fee":        BillEntryOther,
 		"Withdrawal":            BillEntryOther,
 		"Service fee":           BillEntryOther,
 		"":                      BillEntryOther,
@@ -876,6 +911,28 @@ func TestClientBillRecords(t *testing.T) {
 		}
 		assert.Equal(t, 2, n)
 		assert.Equal(t, int32(1), rt.closed.Load(), "the body is closed when the loop breaks")
+	})
+
+	t.Run("canceling the context ends the download", func(t *testing.T) {
+		rt.closed.Store(0)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n := 0
+		var last error
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(21)}) {
+			if err != nil {
+				last = err
+				continue
+			}
+			require.NotNil(t, rec)
+			if n++; n == 1 {
+				cancel()
+			}
+		}
+		require.ErrorIs(t, last, context.Canceled)
+		var pe *BillParseError
+		assert.ErrorAs(t, last, &pe, "a read error names the line it stopped at")
+		assert.Equal(t, int32(1), rt.closed.Load())
 	})
 
 	t.Run("a parse error ends the loop and closes the body", func(t *testing.T) {
