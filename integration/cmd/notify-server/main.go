@@ -1,0 +1,274 @@
+// Command notify-server answers HipoPay's payment notifications with the
+// hipopay SDK's handler, processing each payment exactly once through a
+// database: a SQLite file for a single instance (the default), or
+// PostgreSQL for several instances behind a load balancer.
+//
+//	notify-server -hipopay-key hipopay_callback_public.pem                   # SQLite, file:notifications.db
+//	notify-server -hipopay-key key.pem -db 'postgres://user:pass@db:5432/shop' -addr :8080
+//	notify-server -merchant-no 1000123 -merchant-key private.pem -sandbox   # HipoPay's embedded sandbox callback key
+//
+// It creates its tables at start, serves POST /hipopay/notify (and GET
+// /healthz, which pings the database), and marks each paid order in the
+// table merchant_orders in the same transaction as the store's mark. On
+// SIGINT or SIGTERM it stops taking connections and waits up to 30 s for
+// deliveries in flight. As in the SDK's examples/notify-server (its
+// in-memory sibling), HIPOPAY_MERCHANT_NO, HIPOPAY_PRIVATE_KEY and
+// HIPOPAY_SANDBOX=1 may stand for -merchant-no, -merchant-key and -sandbox.
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"github.com/hipopay-go/hipopay"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Args[1:], os.Getenv, logger, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		logger.Error("notify-server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	addr        string
+	path        string
+	db          string
+	table       string
+	hipopayKey  string
+	merchantNo  string
+	merchantKey string
+	sandbox     bool
+}
+
+// parseFlags reads the command line; getenv gives the flags' defaults from
+// the environment.
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
+	var c config
+	sandbox, _ := strconv.ParseBool(getenv("HIPOPAY_SANDBOX"))
+	fs := flag.NewFlagSet("notify-server", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on (\":8080\" for every interface)")
+	fs.StringVar(&c.path, "path", "/hipopay/notify", "path of the notify_url")
+	fs.StringVar(&c.db, "db", "file:notifications.db", "database: a SQLite file (file:NAME.db, one instance) or a PostgreSQL DSN (postgres://..., several instances)")
+	fs.StringVar(&c.table, "table", hipopay.DefaultSQLTable, "table of processed notifications")
+	fs.StringVar(&c.hipopayKey, "hipopay-key", "", "PEM file of HipoPay's callback public key; without it, the SDK's embedded key (needs -merchant-no and -merchant-key)")
+	fs.StringVar(&c.merchantNo, "merchant-no", getenv("HIPOPAY_MERCHANT_NO"), "merchant number, to use the SDK's embedded HipoPay key through a Client ($HIPOPAY_MERCHANT_NO)")
+	fs.StringVar(&c.merchantKey, "merchant-key", getenv("HIPOPAY_PRIVATE_KEY"), "PEM file of the merchant's private key, with -merchant-no ($HIPOPAY_PRIVATE_KEY)")
+	fs.BoolVar(&c.sandbox, "sandbox", sandbox, "with -merchant-no: HipoPay's sandbox callback key instead of the production one ($HIPOPAY_SANDBOX)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.hipopayKey == "" && (c.merchantNo == "" || c.merchantKey == "") {
+		return nil, errors.New("give -hipopay-key, or -merchant-no and -merchant-key to use the SDK's embedded HipoPay key")
+	}
+	return &c, nil
+}
+
+// openDatabase opens the -db database with the matching driver and dialect.
+// A SQLite DSN without pragmas gets a 5 s busy timeout and WAL mode.
+func openDatabase(dsn string) (*sql.DB, hipopay.SQLDialect, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		return db, hipopay.SQLDialectPostgres, nil
+	}
+	if !strings.Contains(dsn, "_pragma=") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open SQLite: %w", err)
+	}
+	return db, hipopay.SQLDialectSQLite, nil
+}
+
+// ordersDDL is the example merchant's table of orders.
+func ordersDDL(d hipopay.SQLDialect) string {
+	paidAt := "TIMESTAMPTZ"
+	if d == hipopay.SQLDialectSQLite {
+		paidAt = "TEXT"
+	}
+	return `CREATE TABLE IF NOT EXISTS merchant_orders (
+    out_trade_id TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    payment_no   TEXT NOT NULL,
+    amount       TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    paid_at      ` + paidAt + ` NOT NULL
+)`
+}
+
+// markOrderPaid is the example merchant's processing: it marks the order
+// paid in the store's transaction, so that the order and the store's mark
+// commit together. A real merchant would update an order it created when
+// placing it, and check that the amount and currency are what it charged.
+func markOrderPaid(d hipopay.SQLDialect) hipopay.NotificationFunc {
+	q := `INSERT INTO merchant_orders (out_trade_id, status, payment_no, amount, currency, paid_at)
+VALUES ($1, 'PAID', $2, $3, $4, $5)
+ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.payment_no,
+    amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at`
+	if d == hipopay.SQLDialectSQLite {
+		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?", "$5", "?").Replace(q)
+	}
+	return func(ctx context.Context, n *hipopay.PaymentNotification) error {
+		tx, ok := hipopay.TxFromContext(ctx)
+		if !ok {
+			return errors.New("no database transaction in the context")
+		}
+		if n.OutTradeID == "" {
+			return fmt.Errorf("payment %s: no out_trade_id", n.PaymentNo)
+		}
+		var paidAt any = n.FinishTime.UTC()
+		if d == hipopay.SQLDialectSQLite {
+			paidAt = n.FinishTime.UTC().Format(time.RFC3339)
+		}
+		if _, err := tx.ExecContext(ctx, q, n.OutTradeID, n.PaymentNo, n.Amount, string(n.Currency), paidAt); err != nil {
+			return fmt.Errorf("mark order %s paid: %w", n.OutTradeID, err)
+		}
+		return nil
+	}
+}
+
+// newHandler wires the SDK's notification handler to store.
+func newHandler(c *config, store *hipopay.SQLStore, fn hipopay.NotificationFunc, logger *slog.Logger) (http.Handler, error) {
+	opts := []hipopay.HandlerOption{hipopay.WithStore(store), hipopay.WithHandlerLogger(logger)}
+	var pub *rsa.PublicKey
+	if c.hipopayKey != "" {
+		k, err := hipopay.LoadPublicKey(c.hipopayKey)
+		if err != nil {
+			return nil, fmt.Errorf("HipoPay key: %w", err)
+		}
+		pub = k
+	}
+	if c.merchantNo == "" {
+		return hipopay.NewNotificationHandler(pub, fn, opts...), nil
+	}
+	key, err := hipopay.LoadPrivateKey(c.merchantKey)
+	if err != nil {
+		return nil, fmt.Errorf("merchant key: %w", err)
+	}
+	clientOpts := []hipopay.Option{hipopay.WithLogger(logger)}
+	if c.sandbox {
+		clientOpts = append(clientOpts, hipopay.WithSandbox())
+	}
+	if pub != nil {
+		clientOpts = append(clientOpts, hipopay.WithHipoPayPublicKey(pub))
+	}
+	client, err := hipopay.NewClient(c.merchantNo, key, clientOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return client.NotificationHandler(fn, opts...), nil
+}
+
+// run serves until ctx ends, then shuts down gracefully. ready, when not
+// nil, is told the address it listens on. It fails on bad flags, a database
+// it cannot set up, a key that does not load, or an address it cannot
+// listen on.
+func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger, ready func(addr string)) error {
+	c, err := parseFlags(args, getenv)
+	if err != nil {
+		return err
+	}
+	db, dialect, err := openDatabase(c.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(dialect), hipopay.WithSQLTable(c.table))
+	if err != nil {
+		return err
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := store.CreateTable(setupCtx); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(setupCtx, ordersDDL(dialect)); err != nil {
+		return fmt.Errorf("create merchant_orders: %w", err)
+	}
+
+	h, err := newHandler(c, store, markOrderPaid(dialect), logger)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(c.path, h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		pingCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.PingContext(pingCtx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("notify-server listening", "addr", ln.Addr().String(), "path", c.path, "db", dialect.String(), "table", store.Table())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("notify-server shutting down")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelShutdown()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
