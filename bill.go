@@ -367,7 +367,7 @@ func (b *BillReader) readHead() error {
 		if err != nil {
 			return err
 		}
-		if line = trimNL(line); !blank(line) {
+		if line = trimNL(line); !blankLine(line) {
 			title = line
 			break
 		}
@@ -466,8 +466,8 @@ func trimNL(line []byte) []byte {
 	return line
 }
 
-// blank reports whether line holds nothing but spaces, tabs and line ends.
-func blank(line []byte) bool {
+// blankLine reports whether line holds nothing but spaces, tabs and line ends.
+func blankLine(line []byte) bool {
 	for _, c := range line {
 		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
 			return false
@@ -490,7 +490,7 @@ func (b *BillReader) next() (int, error) {
 			return b.line, b.splitQuoted(line)
 		}
 		line = trimNL(line)
-		if blank(line) {
+		if blankLine(line) {
 			continue
 		}
 		b.splitCommas(line)

@@ -10,8 +10,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,13 +25,6 @@ func onBill(w *wireMock, status int, body []byte) {
 		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
 		return resp, nil
 	})
-}
-
-func billSample(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "bill_sample.txt"))
-	require.NoError(t, err)
-	return b
 }
 
 func readAllAndClose(t testing.TB, rc io.ReadCloser) []byte {
@@ -75,7 +66,7 @@ func TestDownloadBillWire(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, w := newWireMock(t)
-			onBill(w, http.StatusOK, billSample(t))
+			onBill(w, http.StatusOK, []byte(billSample(t)))
 			rc, err := c.DownloadBill(context.Background(), &BillRequest{StartDate: tc.start, EndDate: tc.end})
 			require.NoError(t, err)
 			readAllAndClose(t, rc)
@@ -89,7 +80,7 @@ func TestDownloadBillWire(t *testing.T) {
 func TestDownloadBillMatchesSigningVector(t *testing.T) {
 	tc := signingVector(t, "download_bill")
 	c, w := newWireMock(t, WithClock(vectorClock(t, tc.Timestamp)))
-	onBill(w, http.StatusOK, billSample(t))
+	onBill(w, http.StatusOK, []byte(billSample(t)))
 	p := valuesOf(tc.Params)
 	start, err := time.ParseInLocation("20060102", p.Get("start_date"), ChinaTimeZone())
 	require.NoError(t, err)
@@ -103,7 +94,7 @@ func TestDownloadBillMatchesSigningVector(t *testing.T) {
 
 // The file comes back byte for byte as HipoPay sent it.
 func TestDownloadBillStreamsFileUnchanged(t *testing.T) {
-	sample := billSample(t)
+	sample := []byte(billSample(t))
 	crlf := bytes.ReplaceAll(sample, []byte("\n"), []byte("\r\n"))
 	big := bytes.Buffer{}
 	big.Write(sample)
@@ -134,7 +125,7 @@ func TestDownloadBillStreamsFileUnchanged(t *testing.T) {
 // A reader of the file may stop early and close.
 func TestDownloadBillCloseEarly(t *testing.T) {
 	c, w := newWireMock(t)
-	onBill(w, http.StatusOK, billSample(t))
+	onBill(w, http.StatusOK, []byte(billSample(t)))
 	rc, err := c.DownloadBill(context.Background(), &BillRequest{StartDate: chinaDate(2019, 1, 1, 0, 0), EndDate: chinaDate(2019, 1, 20, 0, 0)})
 	require.NoError(t, err)
 	head := make([]byte, 5)
