@@ -18,12 +18,6 @@ const BillHeader = "Transaction Type,Transaction Time,Order No.,External order N
 	"Exchange Rate Adopted for Settlement,Service Fee,Refund Amount,Refund Order,External Refund Order No.," +
 	"Fee for Withdrawal,Converted Currency,Exchange Rate Adopted for Conversion,Amount After Conversion,Payment Channel"
 
-// Transaction types of the reconciliation file.
-const (
-	BillTypeCollection = "Collection via WeChat Pay"
-	BillTypeRefund     = "Refund"
-)
-
 // entry is one line of the ledger.
 type entry struct {
 	kind       string
@@ -48,7 +42,7 @@ func (s *Server) collectLocked(o *order) {
 	fee := serviceFee(o.minor)
 	m.balances[o.currency] += o.minor - fee
 	m.ledger = append(m.ledger, &entry{
-		kind: BillTypeCollection, time: o.finishTime, orderNo: o.paymentNo, extOrderNo: o.outTradeID,
+		kind: hipopay.BillTypeCollection, time: o.finishTime, orderNo: o.paymentNo, extOrderNo: o.outTradeID,
 		currency: o.currency, credit: o.minor - fee, balance: m.balances[o.currency], amount: o.minor, fee: fee,
 	})
 }
@@ -60,7 +54,7 @@ func (s *Server) refundLedgerLocked(o *order, r *refund, amount int64) {
 	debit := amount - serviceFee(amount)
 	m.balances[o.currency] -= debit
 	m.ledger = append(m.ledger, &entry{
-		kind: BillTypeRefund, time: r.finishTime, orderNo: r.refundNo, extOrderNo: r.outRefundID,
+		kind: hipopay.BillTypeRefund, time: r.finishTime, orderNo: r.refundNo, extOrderNo: r.outRefundID,
 		currency: o.currency, debit: -debit, balance: m.balances[o.currency], refund: amount,
 		refundOf: o.paymentNo, refundOfEx: o.outTradeID,
 	})
@@ -72,7 +66,7 @@ func (e *entry) line() string {
 	text := func(s string) string { return "`" + s } // a number kept as text; a lone backtick is empty
 	cells := make([]string, 0, 18)
 	cells = append(cells, e.kind, formatTime(e.time), text(e.orderNo), text(e.extOrderNo))
-	if e.kind == BillTypeCollection {
+	if e.kind == hipopay.BillTypeCollection {
 		cells = append(cells,
 			money(e.credit, e.currency), none, money(e.balance, e.currency), money(e.amount, e.currency),
 			"1", money(e.fee, e.currency), none, none, none)

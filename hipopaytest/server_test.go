@@ -1,7 +1,7 @@
 package hipopaytest_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -180,24 +180,67 @@ func TestLifeCycle(t *testing.T) {
 	assert.Equal(t, hipopay.DeclarationStateFail, dq.State)
 	assert.NotEmpty(t, dq.Explanation)
 
-	// The reconciliation file: the collection and the two refunds.
+	// The reconciliation file: the collection and the two refunds, read
+	// with the SDK's BillReader and reconciled with the merchant's books.
 	day := time.Date(2024, 3, 5, 0, 0, 0, 0, cst)
 	rc, err := c.DownloadBill(ctx, &hipopay.BillRequest{StartDate: day, EndDate: day})
 	require.NoError(t, err)
-	lines := readLines(t, rc)
-	require.Len(t, lines, 5, strings.Join(lines, "\n"))
-	assert.Equal(t, "Test: "+s.MerchantNo+"'s reconciliation report of 20240305 to 20240305", lines[0])
+	raw, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	require.Len(t, lines, 5, string(raw))
 	assert.Equal(t, hipopaytest.BillHeader, lines[1])
 	assert.Equal(t, "Collection via WeChat Pay,2024-03-05 10:00:17,`"+p.PaymentNo+",`ORD-1,99.00 HKD,-,99.00 HKD,100.00 HKD,1,1.00 HKD,-,-,-,-,-,-,-,WECHATPAYCN", lines[2])
-	assert.Equal(t, "Refund,2024-03-05 11:00:17,`"+r1.RefundNo+",`R1,-,-29.70 HKD,69.30 HKD,-,-,-,30.00 HKD,`"+p.PaymentNo+",`ORD-1,-,-,-,-,WECHATPAYCN", lines[3])
-	assert.Equal(t, "Refund,2024-03-05 12:00:17,`"+r3.RefundNo+",`R3,-,-69.30 HKD,0.00 HKD,-,-,-,70.00 HKD,`"+p.PaymentNo+",`ORD-1,-,-,-,-,WECHATPAYCN", lines[4])
-	for _, l := range lines[1:] {
-		assert.Len(t, strings.Split(l, ","), 18, l)
+
+	br := hipopay.NewBillReader(bytes.NewReader(raw))
+	var recs []*hipopay.BillRecord
+	for rec, err := range br.All() {
+		require.NoError(t, err)
+		recs = append(recs, rec)
 	}
+	assert.Equal(t, "Test: "+s.MerchantNo+"'s reconciliation report of 20240305 to 20240305", br.Title())
+	require.Len(t, recs, 3)
+	col, ref1, ref3 := recs[0], recs[1], recs[2]
+	assert.Equal(t, hipopay.BillEntryPayment, col.Kind())
+	assert.True(t, col.Time.Equal(time.Date(2024, 3, 5, 10, 0, 17, 0, cst)))
+	assert.Equal(t, p.PaymentNo, col.OrderNo)
+	assert.Equal(t, "ORD-1", col.ExternalOrderNo)
+	assert.Equal(t, hipopay.Money{Value: "99.00", Currency: hipopay.HKD}, col.Credit)
+	assert.Equal(t, hipopay.Money{Value: "100.00", Currency: hipopay.HKD}, col.TransactionAmount)
+	assert.Equal(t, hipopay.Money{Value: "1.00", Currency: hipopay.HKD}, col.ServiceFee)
+	assert.Equal(t, "1", col.SettlementRate)
+	assert.True(t, col.Debit.IsZero())
+	assert.Equal(t, "WECHATPAYCN", col.PaymentChannel)
+
+	assert.Equal(t, hipopay.BillEntryRefund, ref1.Kind())
+	assert.Equal(t, r1.RefundNo, ref1.OrderNo)
+	assert.Equal(t, "R1", ref1.ExternalOrderNo)
+	assert.Equal(t, hipopay.Money{Value: "-29.70", Currency: hipopay.HKD}, ref1.Debit)
+	assert.Equal(t, hipopay.Money{Value: "69.30", Currency: hipopay.HKD}, ref1.Balance)
+	assert.Equal(t, hipopay.Money{Value: "30.00", Currency: hipopay.HKD}, ref1.RefundAmount)
+	assert.Equal(t, p.PaymentNo, ref1.RefundOrderNo)
+	assert.Equal(t, "ORD-1", ref1.ExternalRefundOrderNo)
+	assert.Equal(t, r3.RefundNo, ref3.OrderNo)
+	assert.Equal(t, hipopay.Money{Value: "0.00", Currency: hipopay.HKD}, ref3.Balance)
+
+	recon, err := hipopay.Reconcile([]hipopay.ExpectedEntry{
+		{Kind: hipopay.BillEntryPayment, HipoPayNo: p.PaymentNo, OutID: "ORD-1", Amount: "100.00", Currency: hipopay.HKD},
+		{Kind: hipopay.BillEntryRefund, HipoPayNo: r1.RefundNo, OutID: "R1", Amount: "30.00", Currency: hipopay.HKD},
+		{Kind: hipopay.BillEntryRefund, HipoPayNo: r3.RefundNo, OutID: "R3", Amount: "70.00", Currency: hipopay.HKD},
+	}, hipopay.NewBillReader(bytes.NewReader(raw)).All())
+	require.NoError(t, err)
+	assert.True(t, recon.OK(), "%+v", recon)
+	assert.Len(t, recon.Matched, 3)
+
 	// Another day: nothing.
 	rc, err = c.DownloadBill(ctx, &hipopay.BillRequest{StartDate: day.AddDate(0, 0, -3), EndDate: day.AddDate(0, 0, -1)})
 	require.NoError(t, err)
-	assert.Len(t, readLines(t, rc), 2)
+	defer rc.Close()
+	br = hipopay.NewBillReader(rc)
+	_, err = br.Read()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Contains(t, br.Title(), "20240302 to 20240304")
 
 	// Rates.
 	fx, err := c.GetForexRate(ctx, hipopay.USD)
@@ -216,18 +259,6 @@ func TestLifeCycle(t *testing.T) {
 	_, err = c.GetPayment(ctx, hipopay.PaymentQuery{PaymentNo: "2024030510000000000000000"})
 	assert.ErrorIs(t, err, hipopay.ErrPaymentNotFound)
 	assert.ErrorIs(t, s.Pay("nope"), hipopay.ErrPaymentNotFound)
-}
-
-func readLines(t *testing.T, rc io.ReadCloser) []string {
-	t.Helper()
-	defer rc.Close()
-	var lines []string
-	sc := bufio.NewScanner(rc)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	require.NoError(t, sc.Err())
-	return lines
 }
 
 func TestRefundRules(t *testing.T) {

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +25,7 @@ func runBill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	start := fs.String("start", "", "first day, YYYYMMDD in UTC+8 (required)")
 	end := fs.String("end", "", "last day, YYYYMMDD in UTC+8 (default: -start)")
 	out := fs.String("out", "-", `file to write ("-": standard output)`)
-	format := fs.String("format", "raw", "raw (the file as HipoPay sends it), csv or jsonl")
+	format := fs.String("format", "raw", "raw (the file as HipoPay sends it), csv (cleaned cells, plain amounts, a Currency column) or jsonl (an object per entry)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,10 +80,125 @@ func billConverter(format string) (func(w io.Writer, r io.Reader) error, error) 
 	switch format {
 	case "raw":
 		return func(w io.Writer, r io.Reader) error { _, err := io.Copy(w, r); return err }, nil
-	case "csv", "jsonl":
-		return nil, fmt.Errorf("-format %s needs the SDK's BillReader, which this build does not have yet: use -format raw", format)
+	case "csv":
+		return billToCSV, nil
+	case "jsonl":
+		return billToJSONL, nil
 	}
 	return nil, fmt.Errorf("-format %q: want raw, csv or jsonl", format)
+}
+
+// billCSVHeader is the header of the CSV conversion: HipoPay's 18
+// columns, then the currency of the line's amounts.
+func billCSVHeader() []string {
+	return []string{
+		"Transaction Type", "Transaction Time", "Order No.", "External order No.", "Credit", "Debit", "Balance",
+		"Transaction Amount", "Exchange Rate Adopted for Settlement", "Service Fee", "Refund Amount", "Refund Order",
+		"External Refund Order No.", "Fee for Withdrawal", "Converted Currency", "Exchange Rate Adopted for Conversion",
+		"Amount After Conversion", "Payment Channel", "Currency",
+	}
+}
+
+// billToCSV converts the file for a spreadsheet: HipoPay's columns with
+// backticks and "-" removed, amounts as plain decimals, and a last
+// "Currency" column with the currency of the line's amounts (Amount After
+// Conversion is in Converted Currency).
+func billToCSV(w io.Writer, r io.Reader) error {
+	br := hipopay.NewBillReader(r)
+	cw := csv.NewWriter(w)
+	if err := cw.Write(billCSVHeader()); err != nil {
+		return err
+	}
+	for rec, err := range br.All() {
+		if err != nil {
+			return err
+		}
+		row := []string{
+			rec.Type, hipopayTime(rec.Time), rec.OrderNo, rec.ExternalOrderNo,
+			rec.Credit.Value, rec.Debit.Value, rec.Balance.Value, rec.TransactionAmount.Value, rec.SettlementRate,
+			rec.ServiceFee.Value, rec.RefundAmount.Value, rec.RefundOrderNo, rec.ExternalRefundOrderNo,
+			rec.WithdrawalFee.Value, rec.ConvertedCurrency, rec.ConversionRate, rec.AmountAfterConversion.Value,
+			rec.PaymentChannel, string(lineCurrency(rec)),
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// lineCurrency is the currency of a record's amounts: that of its first
+// amount that is set.
+func lineCurrency(rec *hipopay.BillRecord) hipopay.Currency {
+	for _, m := range []hipopay.Money{rec.Credit, rec.Debit, rec.Balance, rec.TransactionAmount, rec.ServiceFee, rec.RefundAmount, rec.WithdrawalFee} {
+		if m.Currency != "" {
+			return m.Currency
+		}
+	}
+	return ""
+}
+
+// moneyJSON is an amount of the JSON Lines conversion.
+type moneyJSON struct {
+	Value    string `json:"value"`
+	Currency string `json:"currency"`
+}
+
+func moneyOut(m hipopay.Money) *moneyJSON {
+	if m.Value == "" {
+		return nil
+	}
+	return &moneyJSON{Value: m.Value, Currency: string(m.Currency)}
+}
+
+// billRecordJSON is one line of the JSON Lines conversion; empty cells are
+// left out.
+type billRecordJSON struct {
+	Type                  string     `json:"type"`
+	Time                  string     `json:"time,omitempty"`
+	OrderNo               string     `json:"order_no,omitempty"`
+	ExternalOrderNo       string     `json:"external_order_no,omitempty"`
+	Credit                *moneyJSON `json:"credit,omitempty"`
+	Debit                 *moneyJSON `json:"debit,omitempty"`
+	Balance               *moneyJSON `json:"balance,omitempty"`
+	TransactionAmount     *moneyJSON `json:"transaction_amount,omitempty"`
+	SettlementRate        string     `json:"settlement_rate,omitempty"`
+	ServiceFee            *moneyJSON `json:"service_fee,omitempty"`
+	RefundAmount          *moneyJSON `json:"refund_amount,omitempty"`
+	RefundOrderNo         string     `json:"refund_order_no,omitempty"`
+	ExternalRefundOrderNo string     `json:"external_refund_order_no,omitempty"`
+	WithdrawalFee         *moneyJSON `json:"withdrawal_fee,omitempty"`
+	ConvertedCurrency     string     `json:"converted_currency,omitempty"`
+	ConversionRate        string     `json:"conversion_rate,omitempty"`
+	AmountAfterConversion *moneyJSON `json:"amount_after_conversion,omitempty"`
+	PaymentChannel        string     `json:"payment_channel,omitempty"`
+}
+
+// billToJSONL converts the file to JSON Lines: one object per entry,
+// amounts as {"value": "0.99", "currency": "HKD"} with the exact decimal
+// text, times as "2006-01-02 15:04:05" (UTC+8).
+func billToJSONL(w io.Writer, r io.Reader) error {
+	br := hipopay.NewBillReader(r)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for rec, err := range br.All() {
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(billRecordJSON{
+			Type: rec.Type, Time: hipopayTime(rec.Time), OrderNo: rec.OrderNo, ExternalOrderNo: rec.ExternalOrderNo,
+			Credit: moneyOut(rec.Credit), Debit: moneyOut(rec.Debit), Balance: moneyOut(rec.Balance),
+			TransactionAmount: moneyOut(rec.TransactionAmount), SettlementRate: rec.SettlementRate,
+			ServiceFee: moneyOut(rec.ServiceFee), RefundAmount: moneyOut(rec.RefundAmount), RefundOrderNo: rec.RefundOrderNo,
+			ExternalRefundOrderNo: rec.ExternalRefundOrderNo, WithdrawalFee: moneyOut(rec.WithdrawalFee),
+			ConvertedCurrency: rec.ConvertedCurrency, ConversionRate: rec.ConversionRate,
+			AmountAfterConversion: moneyOut(rec.AmountAfterConversion), PaymentChannel: rec.PaymentChannel,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeFileAtomically writes path through write into a temporary file

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -281,6 +282,32 @@ func TestAPICommands(t *testing.T) {
 	code, out, _ = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today)...)
 	require.Equal(t, 0, code)
 	assert.Equal(t, string(b), out)
+	// Converted with the SDK's BillReader.
+	code, out, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-format", "csv")...)
+	require.Equal(t, 0, code, errOut)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	assert.Equal(t, "Currency", rows[0][18])
+	assert.Equal(t, []string{"Collection via WeChat Pay", paymentNo, "CLI-1", "8.79", "", "8.79", "8.88", "1", "0.09", "HKD"},
+		[]string{rows[1][0], rows[1][2], rows[1][3], rows[1][4], rows[1][5], rows[1][6], rows[1][7], rows[1][8], rows[1][9], rows[1][18]})
+	assert.Equal(t, []string{"Refund", "CLI-R1", "-0.99", "1.00", paymentNo, "CLI-1"},
+		[]string{rows[2][0], rows[2][3], rows[2][5], rows[2][10], rows[2][11], rows[2][12]})
+	code, out, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-format", "jsonl", "-out", file)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, out)
+	b, err = os.ReadFile(file)
+	require.NoError(t, err)
+	jl := lines(string(b))
+	require.Len(t, jl, 2)
+	var first map[string]any
+	require.NoError(t, json.Unmarshal([]byte(jl[0]), &first))
+	assert.Equal(t, map[string]any{"value": "8.79", "currency": "HKD"}, first["credit"])
+	assert.Equal(t, paymentNo, first["order_no"])
+	assert.NotContains(t, first, "debit", "empty cells are left out")
+	code, _, _ = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-format", "xml")...)
+	assert.Equal(t, 2, code)
+
 	code, _, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", "2019-01-01")...)
 	assert.Equal(t, 2, code, errOut)
 
@@ -420,4 +447,23 @@ func newNotifyServer(t *testing.T, pub *rsa.PublicKey, received chan<- url.Value
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/notify"
+}
+
+// TestBillConversionOfTheSample converts the reference's example file.
+func TestBillConversionOfTheSample(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, billToCSV(&out, strings.NewReader(hipopaytest.BillSampleText)))
+	rows, err := csv.NewReader(&out).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	assert.Equal(t, []string{"Refund", "2019-01-04 10:50:34", "2019010410503295208356067", "", "", "-0.99", "1.06", "", "", "", "1.00",
+		"2019010211070452703917004", "13260056057_wechat_1546398424000", "", "", "", "", "WECHATPAYCN", "HKD"}, rows[3])
+
+	out.Reset()
+	require.NoError(t, billToJSONL(&out, strings.NewReader(hipopaytest.BillSampleText)))
+	assert.Len(t, lines(out.String()), 3)
+	assert.Contains(t, lines(out.String())[0], `"external_order_no":"13260056057_wechat_1546397710000"`)
+
+	// A file that is not a reconciliation file fails.
+	assert.Error(t, billToCSV(io.Discard, strings.NewReader("hello\nworld,1\n")))
 }
