@@ -169,10 +169,17 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// withBackoffBase sets the first retry delay (about 100 ms by default);
-// the SDK's own tests shorten it.
-func withBackoffBase(d time.Duration) Option {
-	return func(c *clientConfig) error { c.backoffBase = d; return nil }
+// WithRetryBackoff sets the first retry delay (100 ms by default; each
+// retry doubles it, with jitter, up to 5 s). Tests against a fake HipoPay
+// that injects failures shorten it.
+func WithRetryBackoff(d time.Duration) Option {
+	return func(c *clientConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("hipopay: WithRetryBackoff: %v is not positive", d)
+		}
+		c.backoffBase = d
+		return nil
+	}
 }
 
 // NewClient returns a client for merchantNo signing with key. By default it
@@ -221,12 +228,8 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 		streamHC:    cfg.hc,
 	}
 	if c.hipopayKey == nil {
-		keyPEM := productionCallbackKeyPEM
-		if cfg.sandbox {
-			keyPEM = sandboxCallbackKeyPEM
-		}
-		if c.hipopayKey, err = ParsePublicKey(keyPEM); err != nil {
-			return nil, fmt.Errorf("hipopay: embedded callback key: %w", err)
+		if c.hipopayKey, err = CallbackPublicKey(cfg.sandbox); err != nil {
+			return nil, err
 		}
 	}
 	if c.hc == nil {
@@ -237,6 +240,21 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 		c.streamHC = &http.Client{Transport: transport}
 	}
 	return c, nil
+}
+
+// CallbackPublicKey returns HipoPay's published callback public key that
+// signs its notifications: the sandbox key or the production key. Both are
+// embedded in the SDK.
+func CallbackPublicKey(sandbox bool) (*rsa.PublicKey, error) {
+	keyPEM := productionCallbackKeyPEM
+	if sandbox {
+		keyPEM = sandboxCallbackKeyPEM
+	}
+	pub, err := ParsePublicKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("hipopay: embedded callback key: %w", err)
+	}
+	return pub, nil
 }
 
 // newTransport is the default transport: keep-alive connections, pooled

@@ -160,3 +160,20 @@ func TestConnectionsSurviveErrorAnswers(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, conns.Load())
 }
+
+func TestCallbackPublicKeyAndRetryBackoffOption(t *testing.T) {
+	sandbox, err := CallbackPublicKey(true)
+	require.NoError(t, err)
+	prod, err := CallbackPublicKey(false)
+	require.NoError(t, err)
+	assert.False(t, sandbox.Equal(prod))
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithSandbox())
+	require.NoError(t, err)
+	assert.True(t, c.HipoPayPublicKey().Equal(sandbox))
+
+	_, err = NewClient(testMerchantNo, merchantKey(t), WithRetryBackoff(0))
+	assert.Error(t, err)
+	c, err = NewClient(testMerchantNo, merchantKey(t), WithRetryBackoff(time.Millisecond))
+	require.NoError(t, err)
+	assert.Equal(t, time.Millisecond, c.backoffBase)
+}

@@ -36,7 +36,7 @@ func newMockClient(t testing.TB, opts ...Option) (*Client, *httpmock.MockTranspo
 	httpmock.ActivateNonDefault(hc)
 	t.Cleanup(func() { httpmock.DeactivateAndReset() })
 	mock := hc.Transport.(*httpmock.MockTransport)
-	base := []Option{WithHTTPClient(hc), WithClock(testClock), withBackoffBase(time.Millisecond)}
+	base := []Option{WithHTTPClient(hc), WithClock(testClock), WithRetryBackoff(time.Millisecond)}
 	c, err := NewClient(testMerchantNo, merchantKey(t), append(base, opts...)...)
 	require.NoError(t, err)
 	return c, mock
@@ -47,7 +47,7 @@ func newServerClient(t testing.TB, h http.Handler, opts ...Option) (*Client, *ht
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	base := []Option{WithBaseURL(srv.URL + "/"), WithClock(testClock), withBackoffBase(time.Millisecond)}
+	base := []Option{WithBaseURL(srv.URL + "/"), WithClock(testClock), WithRetryBackoff(time.Millisecond)}
 	c, err := NewClient(testMerchantNo, merchantKey(t), append(base, opts...)...)
 	require.NoError(t, err)
 	return c, srv

@@ -70,7 +70,7 @@ func TestRetryNeverOutlivesTheDeadline(t *testing.T) {
 	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.WriteHeader(http.StatusServiceUnavailable)
-	}), WithMaxRetries(100), withBackoffBase(100*time.Millisecond))
+	}), WithMaxRetries(100), WithRetryBackoff(100*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -192,7 +192,7 @@ func TestPlaceOrderIsRetriedWhenNoConnectionWasMade(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("http://"+addr+"/"), WithLogger(logger),
-		WithMaxRetries(2), withBackoffBase(time.Millisecond))
+		WithMaxRetries(2), WithRetryBackoff(time.Millisecond))
 	require.NoError(t, err)
 	_, err = c.PlaceOrder(context.Background(), samplePlaceOrder())
 	require.Error(t, err)
@@ -383,7 +383,7 @@ func TestCanceledContextStopsAtOnce(t *testing.T) {
 	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.WriteHeader(http.StatusServiceUnavailable)
-	}), withBackoffBase(time.Hour))
+	}), WithRetryBackoff(time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
 	_, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: "1"})

@@ -425,6 +425,20 @@ func parseTime(s string) (time.Time, error) {
 	}
 }
 
+// ParseAmount reads a decimal amount of currency c as exact minor units:
+// "8.88" HKD is 888, "1200" JPY is 1200, "-0.99" HKD is -99. It refuses
+// exponents, spaces, a '+' sign, and more decimals than c has (two; none
+// for JPY and KRW) rather than round.
+func ParseAmount(amount string, c Currency) (int64, error) {
+	return parseMinor(amount, c.Decimals())
+}
+
+// FormatAmount writes minor units of currency c as decimal text:
+// FormatAmount(888, HKD) is "8.88", FormatAmount(1200, JPY) is "1200".
+func FormatAmount(minor int64, c Currency) string {
+	return formatMinor(minor, c.Decimals())
+}
+
 // parseMinor reads a plain non-negative decimal ("8.88", "1200") with at
 // most decimals fraction digits and returns it in minor units (888, 1200).
 // An optional leading '-' gives a negative result. It refuses exponents,

@@ -515,3 +515,27 @@ func TestLeadingZerosAndBlankIdentifiersAreRefused(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidRequest)
 	assert.Zero(t, mock.GetTotalCallCount())
 }
+
+func TestParseAndFormatAmount(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		c     Currency
+		minor int64
+		back  string
+	}{
+		{"8.88", HKD, 888, "8.88"}, {"8.8", HKD, 880, "8.80"}, {"1200", JPY, 1200, "1200"},
+		{"-0.99", HKD, -99, "-0.99"}, {"0", KRW, 0, "0"}, {"0.05", USD, 5, "0.05"},
+	} {
+		n, err := ParseAmount(tc.text, tc.c)
+		require.NoError(t, err, tc.text)
+		assert.Equal(t, tc.minor, n, tc.text)
+		assert.Equal(t, tc.back, FormatAmount(n, tc.c), tc.text)
+	}
+	for _, bad := range []struct {
+		text string
+		c    Currency
+	}{{"1.5", JPY}, {"8.888", HKD}, {"1e3", HKD}, {"+1", HKD}, {" 1", HKD}, {"", HKD}, {"99999999999999999999", HKD}} {
+		_, err := ParseAmount(bad.text, bad.c)
+		assert.Error(t, err, bad.text)
+	}
+}

@@ -3,9 +3,7 @@
 package hipopaytest
 
 import (
-	"fmt"
 	"math/big"
-	"strconv"
 	"strings"
 	"time"
 
@@ -116,64 +114,10 @@ func divRound(a, b string, decimals int) string {
 	return new(big.Rat).Quo(x, y).FloatString(decimals)
 }
 
-// parseAmount reads a plain decimal ("8.88", "1200", "-1.00") with at most
-// decimals fraction digits into minor units. It refuses exponents, '+',
-// spaces, empty parts and overflow.
-func parseAmount(s string, decimals int) (int64, error) {
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || (hasDot && frac == "") {
-		return 0, fmt.Errorf("%q is not a plain decimal", s)
-	}
-	if len(frac) > decimals {
-		return 0, fmt.Errorf("%q has more than %d decimals", s, decimals)
-	}
-	var n int64
-	for _, part := range []string{whole, frac + strings.Repeat("0", decimals-len(frac))} {
-		for i := 0; i < len(part); i++ {
-			d := part[i]
-			if d < '0' || d > '9' {
-				return 0, fmt.Errorf("%q is not a plain decimal", s)
-			}
-			if n > (1<<62)/10 {
-				return 0, fmt.Errorf("%q is too large", s)
-			}
-			n = n*10 + int64(d-'0')
-		}
-	}
-	if neg {
-		n = -n
-	}
-	return n, nil
-}
-
-// formatAmount writes minor units as decimal text: formatAmount(888, 2) is
-// "8.88", formatAmount(-99, 2) is "-0.99".
-func formatAmount(n int64, decimals int) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	if decimals > 0 {
-		for len(s) <= decimals {
-			s = "0" + s
-		}
-		s = s[:len(s)-decimals] + "." + s[len(s)-decimals:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
 // money writes minor units with their currency, as the reconciliation file
 // does: "0.99 HKD", "-0.99 HKD".
 func money(n int64, c hipopay.Currency) string {
-	return formatAmount(n, c.Decimals()) + " " + string(c)
+	return hipopay.FormatAmount(n, c) + " " + string(c)
 }
 
 // serviceFee is the fee on a collection of amount minor units: 1%, halves

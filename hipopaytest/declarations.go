@@ -180,7 +180,7 @@ func (s *Server) declare(m *merchant, p url.Values) answer {
 	}
 	var amounts [3]int64
 	for i, name := range []string{"sub_order_amount", "transport_amount", "product_amount"} {
-		n, err := parseAmount(p.Get(name), 2)
+		n, err := hipopay.ParseAmount(p.Get(name), hipopay.CNY)
 		if err != nil || n < 0 {
 			return invalidParam("%s is not an amount", name)
 		}

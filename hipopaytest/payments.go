@@ -115,11 +115,11 @@ func (s *Server) placeOrder(m *merchant, p url.Values) answer {
 	if _, ok := ExchangeRate(currency); !ok {
 		return failure(CodeForexMerchantNotSupportThisCurrency, "This currency is not supported")
 	}
-	minor, err := parseAmount(p.Get("amount"), currency.Decimals())
+	minor, err := hipopay.ParseAmount(p.Get("amount"), currency)
 	if err != nil || minor <= 0 || strings.HasPrefix(p.Get("amount"), "-") {
 		return invalidParam("amount %q is not a positive amount in %s", p.Get("amount"), currency)
 	}
-	amount := formatAmount(minor, currency.Decimals()) // "8.8" is answered "8.80"
+	amount := hipopay.FormatAmount(minor, currency) // "8.8" is answered "8.80"
 	isRMB := false
 	switch v := p.Get("is_rmb"); v {
 	case "", "FALSE":

@@ -84,13 +84,13 @@ func (s *Server) refund(m *merchant, p url.Values) answer {
 	}
 
 	o := s.findPaymentLocked(m, paymentNo, "")
-	decimals := 2
+	currency := hipopay.HKD // two decimals until the payment is known
 	if o != nil {
-		decimals = o.currency.Decimals()
+		currency = o.currency
 	}
 	var want int64
 	if p.Has("refund_amount") {
-		n, err := parseAmount(amountText, decimals)
+		n, err := hipopay.ParseAmount(amountText, currency)
 		if err != nil {
 			return failure(CodeRefundAmountInvalid, "Refund amount is invalid")
 		}
@@ -107,7 +107,7 @@ func (s *Server) refund(m *merchant, p url.Values) answer {
 	if !p.Has("refund_amount") {
 		want = o.minor // the full order amount
 	}
-	amount := formatAmount(want, decimals)
+	amount := hipopay.FormatAmount(want, currency)
 	if want <= 0 {
 		return refundAnswer(failed(hipopay.RefundResultAmountNotPositive, "refund amount must more than zero.", amountText))
 	}

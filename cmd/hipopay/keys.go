@@ -205,7 +205,7 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 		if pub, err = hipopay.LoadPublicKey(*pubPath); err != nil {
 			return err
 		}
-	} else if pub, err = embeddedCallbackKey(*sandbox); err != nil {
+	} else if pub, err = hipopay.CallbackPublicKey(*sandbox); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, hipopay.NotificationStringToSign(fields, *ts))
@@ -214,23 +214,4 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 	}
 	fmt.Fprintln(stdout, "signature OK")
 	return nil
-}
-
-// embeddedCallbackKey returns HipoPay's callback key embedded in the SDK.
-// The SDK lends it only through a Client, so a throwaway one is made with a
-// throwaway key.
-func embeddedCallbackKey(sandbox bool) (*rsa.PublicKey, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	var opts []hipopay.Option
-	if sandbox {
-		opts = append(opts, hipopay.WithSandbox())
-	}
-	c, err := hipopay.NewClient("verify-notification", key, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return c.HipoPayPublicKey(), nil
 }
