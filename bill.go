@@ -4,31 +4,47 @@
 package hipopay
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"time"
-)
-
-import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"math/bits"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
 // BillRequest asks for the reconciliation file of a range of days, both
-// included, as days in UTC+8. HipoPay serves at most the last three months.
+// included. A time at midnight in its location is that calendar day
+// (time.Date(2019, 1, 20, 0, 0, 0, 0, time.UTC) is 20190120, whatever the
+// zone); any other time is an instant, sent as its day in UTC+8, HipoPay's
+// time zone (time.Now() is today in China). HipoPay serves at most the
+// last three months.
 type BillRequest struct {
 	StartDate time.Time
 	EndDate   time.Time
+}
+
+// billDay is the YYYYMMDD day of t as BillRequest documents it.
+func billDay(t time.Time) string {
+	if h, m, s := t.Clock(); h == 0 && m == 0 && s == 0 && t.Nanosecond() == 0 {
+		return t.Format(dateLayout)
+	}
+	return t.In(chinaZone).Format(dateLayout)
+}
+
+// billParams are download_bill's query parameters.
+type billParams struct {
+	MerchantNo string `url:"merchant_no"`
+	StartDate  string `url:"start_date"` // YYYYMMDD
+	EndDate    string `url:"end_date"`   // YYYYMMDD
 }
 
 func (r *BillRequest) validate() error {
@@ -41,7 +57,7 @@ func (r *BillRequest) validate() error {
 	if r.EndDate.IsZero() {
 		return invalid("end_date", "is required")
 	}
-	if start, end := r.StartDate.In(chinaZone).Format(dateLayout), r.EndDate.In(chinaZone).Format(dateLayout); start > end {
+	if start, end := billDay(r.StartDate), billDay(r.EndDate); start > end {
 		return invalid("start_date", "%s is after end_date %s", start, end)
 	}
 	return nil
@@ -60,11 +76,11 @@ func (c *Client) DownloadBill(ctx context.Context, req *BillRequest) (io.ReadClo
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	params := map[string][]string{
-		"merchant_no": {c.merchantNo},
-		"start_date":  {req.StartDate.In(chinaZone).Format(dateLayout)},
-		"end_date":    {req.EndDate.In(chinaZone).Format(dateLayout)},
-	}
+	params := encodeParams(billParams{
+		MerchantNo: c.merchantNo,
+		StartDate:  billDay(req.StartDate),
+		EndDate:    billDay(req.EndDate),
+	})
 	return c.stream(ctx, call{method: http.MethodGet, path: "download_bill", version: billAPIVersion, params: params})
 }
 

@@ -120,8 +120,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // instead of the embedded HipoPay callback key.
 func WithHipoPayPublicKey(pub *rsa.PublicKey) Option {
 	return func(c *clientConfig) error {
-		if pub == nil {
-			return errors.New("hipopay: WithHipoPayPublicKey: nil key")
+		if pub == nil || pub.N == nil {
+			return errors.New("hipopay: WithHipoPayPublicKey: nil or empty key")
 		}
 		if err := checkKeySize(pub.N.BitLen()); err != nil {
 			return fmt.Errorf("hipopay: WithHipoPayPublicKey: %w", err)
@@ -190,6 +190,9 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 	if strings.TrimSpace(merchantNo) == "" {
 		return nil, errors.New("hipopay: NewClient: merchant number is empty")
 	}
+	if strings.ContainsFunc(merchantNo, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return nil, errors.New("hipopay: NewClient: merchant number has spaces or control characters")
+	}
 	signer, err := NewSigner(key)
 	if err != nil {
 		return nil, fmt.Errorf("hipopay: NewClient: %w", err)
@@ -234,10 +237,10 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 	}
 	if c.hc == nil {
 		transport := newTransport()
-		c.hc = &http.Client{Timeout: defaultTimeout, Transport: transport}
+		c.hc = &http.Client{Timeout: defaultTimeout, Transport: transport, CheckRedirect: noRedirects}
 		// The reconciliation file can take longer than 30 s to stream;
 		// its download is bounded by the caller's context instead.
-		c.streamHC = &http.Client{Transport: transport}
+		c.streamHC = &http.Client{Transport: transport, CheckRedirect: noRedirects}
 	}
 	return c, nil
 }
@@ -256,6 +259,11 @@ func CallbackPublicKey(sandbox bool) (*rsa.PublicKey, error) {
 	}
 	return pub, nil
 }
+
+// noRedirects stops the default client from following redirects: a signed
+// request (and a declaration's buyer identity) goes to HipoPay's host only.
+// A redirect answer is an *APIError.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // newTransport is the default transport: keep-alive connections, pooled
 // per host for concurrent callers (Go's default keeps only 2 idle per host,
@@ -329,6 +337,9 @@ type call struct {
 	version string // the Version header: "1.0", "3.0" for download_bill
 	params  url.Values
 	retry   retryPolicy
+	// secrets are values (a buyer's identity) that must not reach an
+	// error, should HipoPay echo them back.
+	secrets []string
 }
 
 // encodeParams turns a request struct with `url` tags into parameters.
@@ -368,8 +379,9 @@ func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, e
 	}
 	defer drainAndClose(resp.Body)
 	body, err := readLimited(resp.Body, maxResponseBytes)
+	body = redactSecrets(body, cl.secrets)
 	if err != nil {
-		return "", fmt.Errorf("hipopay: %s %s: reading answer: %w", cl.method, cl.path, err)
+		return "", &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 	}
 	env, err := decodeEnvelope(resp.StatusCode, body)
 	if err != nil {
@@ -425,7 +437,7 @@ func (c *Client) stream(ctx context.Context, cl call) (io.ReadCloser, error) {
 		defer resp.Body.Close()
 		body, err := readLimited(br, maxResponseBytes)
 		if err != nil {
-			return nil, fmt.Errorf("hipopay: %s %s: reading answer: %w", cl.method, cl.path, err)
+			return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 		}
 		if _, err := decodeEnvelope(resp.StatusCode, body); err != nil {
 			return nil, err
@@ -478,7 +490,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 			drainAndClose(resp.Body)
 		}
 		c.log(ctx, slog.LevelWarn, "hipopay: retrying",
-			slog.String("method", cl.method), slog.String("path", cl.path),
+			slog.String("method", cl.method), slog.String("path", c.baseURL.Path+cl.path),
 			slog.Int("attempt", attempt), slog.String("cause", cause), slog.Duration("delay", delay))
 		timer := time.NewTimer(delay)
 		select {
@@ -500,6 +512,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon st
 	}
 	u := *c.baseURL
 	u.Path += cl.path
+	path := u.Path
 	if u.RawPath != "" {
 		u.RawPath += cl.path
 	}
@@ -529,12 +542,12 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon st
 	elapsed := time.Since(start)
 	if err != nil {
 		c.log(ctx, slog.LevelDebug, "hipopay: request",
-			slog.String("method", cl.method), slog.String("path", cl.path), slog.Int("attempt", n),
+			slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
 			slog.Duration("duration", elapsed), slog.String("error", redactURLError(err).Error()))
 		return nil, connected, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, redactURLError(err))
 	}
 	c.log(ctx, slog.LevelDebug, "hipopay: request",
-		slog.String("method", cl.method), slog.String("path", cl.path), slog.Int("attempt", n),
+		slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", elapsed))
 	return resp, true, nil
 }
@@ -548,7 +561,7 @@ func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, 
 		if ctx.Err() != nil {
 			return false, "", 0
 		}
-		if cl.retry == retryUnsent && connected {
+		if cl.retry == retryUnsent && (connected || !neverSent(err)) {
 			return false, "", 0
 		}
 		return true, err.Error(), 0
@@ -559,7 +572,25 @@ func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, 
 	if cl.retry == retryUnsent {
 		return false, "", 0
 	}
-	return true, "HTTP " + strconv.Itoa(resp.StatusCode), parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	// The wait is real time: an HTTP date is measured against the
+	// answer's own Date, else the real clock (not WithClock's).
+	now, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		now = time.Now()
+	}
+	return true, "HTTP " + strconv.Itoa(resp.StatusCode), parseRetryAfter(resp.Header.Get("Retry-After"), now)
+}
+
+// neverSent reports whether err proves the request never left: the
+// connection could not be made at all (DNS failure, connection refused,
+// dial timeout). Anything else may have reached HipoPay.
+func neverSent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // backoff is the delay before retry number attempt: exponential from the
@@ -572,9 +603,9 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	if d <= 0 || d > maxBackoff {
 		d = maxBackoff
 	}
-	// "Equal jitter": between half and all of the exponential delay.
-	half := d / 2
-	return half + rand.N(half+1)
+	// Jitter on top: between the exponential delay and half as much again,
+	// still capped.
+	return min(d+rand.N(d/2+1), maxBackoff)
 }
 
 // parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
@@ -631,6 +662,24 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 func drainAndClose(body io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, body, maxResponseBytes)
 	_ = body.Close()
+}
+
+// redactSecrets replaces every secret in body, raw or in the encoded forms
+// an echo may take (form encoding, RFC 3986, JSON escapes), with
+// [REDACTED].
+func redactSecrets(body []byte, secrets []string) []byte {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		var enc strings.Builder
+		writeRFC3986(&enc, s)
+		jsonText, _ := json.Marshal(s)
+		for _, form := range []string{s, url.QueryEscape(s), enc.String(), strings.Trim(string(jsonText), `"`)} {
+			body = bytes.ReplaceAll(body, []byte(form), []byte("[REDACTED]"))
+		}
+	}
+	return body
 }
 
 // snippet is a short, printable prefix of an unexpected body for errors.

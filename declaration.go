@@ -7,7 +7,6 @@ package hipopay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -358,28 +357,8 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	d, err := c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion, params: encodeParams(req), retry: retryUnsent})
-	return d, redactAPIError(err, req.CertID, req.Name)
-}
-
-// redactAPIError hides the buyer's identity should HipoPay echo it back in
-// an error message or body.
-func redactAPIError(err error, secrets ...string) error {
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
-		return err
-	}
-	clean := *apiErr
-	for _, s := range secrets {
-		if s != "" {
-			clean.Message = strings.ReplaceAll(clean.Message, s, "[REDACTED]")
-			clean.Body = strings.ReplaceAll(clean.Body, s, "[REDACTED]")
-		}
-	}
-	if clean == *apiErr {
-		return err
-	}
-	return &clean
+	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion,
+		params: encodeParams(req), retry: retryUnsent, secrets: []string{req.CertID, req.Name}})
 }
 
 // Redeclare re-declares a payment to customs.

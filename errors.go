@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // APIError is a failure answered by HipoPay: a business error
@@ -85,7 +86,40 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	return "hipopay: invalid " + e.Field + ": " + e.Reason
+	name := e.Field
+	if g := goFieldName(e.Field); g != "" && g != e.Field {
+		name += " (" + g + ")"
+	}
+	return "hipopay: invalid " + name + ": " + e.Reason
+}
+
+// goFieldName is the Go spelling of a wire field name, as the request
+// structs have it: "out_trade_id" is "OutTradeID", "appid" is "AppID".
+func goFieldName(wire string) string {
+	switch wire {
+	case "appid":
+		return "AppID"
+	case "openid":
+		return "OpenID"
+	case "is_rmb":
+		return "IsRMB"
+	case "request", "":
+		return ""
+	}
+	var b strings.Builder
+	for _, part := range strings.Split(wire, "_") {
+		switch part {
+		case "id", "ip", "url", "rmb":
+			b.WriteString(strings.ToUpper(part))
+		default:
+			if part != "" && part[0] >= 'a' && part[0] <= 'z' {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			} else {
+				b.WriteString(part)
+			}
+		}
+	}
+	return b.String()
 }
 
 // Is makes errors.Is(err, ErrInvalidRequest) hold.

@@ -225,7 +225,9 @@ func (c *Client) GetForexRate(ctx context.Context, currency Currency) (*ForexRat
 		Currency flexString `json:"currency"`
 		Rate     flexString `json:"forex_rate"`
 	}
-	params := map[string][]string{"currency": {string(currency)}}
+	params := encodeParams(struct {
+		Currency Currency `url:"currency"`
+	}{currency})
 	if err := c.do(ctx, call{method: http.MethodGet, path: "wechatpay/forex_rate", version: apiVersion, params: params}, &w); err != nil {
 		return nil, err
 	}

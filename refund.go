@@ -115,7 +115,7 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 
 // existingRefund resolves a "refund already exists" answer: the refund
 // stored under req.OutRefundID is the result if it refunds the same payment
-// by the same amount.
+// by the same amount (any amount, for a full refund).
 func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refund, error) {
 	existing, err := c.GetRefund(ctx, RefundQuery{OutRefundID: req.OutRefundID})
 	if err != nil {
@@ -127,16 +127,9 @@ func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refun
 	if existing.PaymentNo != req.PaymentNo {
 		return nil, conflict("it refunds payment " + existing.PaymentNo)
 	}
-	want := req.RefundAmount
-	if want == "" {
-		// A full refund: it must be for the whole payment.
-		p, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: req.PaymentNo})
-		if err != nil {
-			return nil, fmt.Errorf("hipopay: refund %s already exists; fetching its payment: %w", req.OutRefundID, err)
-		}
-		want = p.Amount
-	}
-	if !sameAmount(existing.RefundAmount, want) {
+	// A full refund (no amount) matches the existing refund of the same
+	// payment: its amount is what HipoPay refunded in full.
+	if want := req.RefundAmount; want != "" && !sameAmount(existing.RefundAmount, want) {
 		return nil, conflict("it refunds " + existing.RefundAmount + ", not " + want)
 	}
 	return existing, nil

@@ -123,8 +123,8 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 		want := min(100*time.Millisecond<<(attempt-1), maxBackoff)
 		for i := 0; i < 50; i++ {
 			d := c.backoff(attempt, 0)
-			assert.GreaterOrEqual(t, d, want/2)
-			assert.LessOrEqual(t, d, want)
+			assert.GreaterOrEqual(t, d, want, "never shorter than the exponential delay")
+			assert.LessOrEqual(t, d, min(want*3/2, maxBackoff))
 		}
 	}
 	assert.Equal(t, 3*time.Second, c.backoff(1, 3*time.Second))

@@ -198,8 +198,8 @@ type Signer struct {
 // NewSigner returns a Signer for key; it refuses a nil key and keys under
 // 2048 bits.
 func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
-	if key == nil {
-		return nil, errors.New("hipopay: private key is nil")
+	if key == nil || key.N == nil || key.D == nil {
+		return nil, errors.New("hipopay: private key is nil or empty")
 	}
 	if err := checkKeySize(key.N.BitLen()); err != nil {
 		return nil, fmt.Errorf("hipopay: private key: %w", err)
@@ -215,6 +215,9 @@ func (s *Signer) Sign(params url.Values, timestamp string) (string, error) {
 // SignString signs an already built to-be-signed string: RSA PKCS#1 v1.5
 // over its SHA-256, in standard padded base64.
 func (s *Signer) SignString(toSign string) (string, error) {
+	if s == nil || s.key == nil {
+		return "", errors.New("hipopay: signer has no key; use NewSigner")
+	}
 	digest := sha256.Sum256([]byte(toSign))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, digest[:])
 	if err != nil {
@@ -246,7 +249,7 @@ func VerifyRequestSignature(pub *rsa.PublicKey, params url.Values, timestamp, si
 // already built to-be-signed string. Any failure matches
 // errors.Is(err, ErrInvalidSignature).
 func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
-	if pub == nil {
+	if pub == nil || pub.N == nil {
 		return fmt.Errorf("%w: no public key to verify with", ErrInvalidSignature)
 	}
 	if signature == "" {
@@ -256,6 +259,13 @@ func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 	if len(signature) > 4096 {
 		return fmt.Errorf("%w: signature is too long", ErrInvalidSignature)
 	}
+	// Whitespace is never base64: a folded or padded header still decodes.
+	signature = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, signature)
 	sig, err := base64.StdEncoding.DecodeString(signature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64", ErrInvalidSignature)

@@ -538,7 +538,10 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexTime decodes a HipoPay time (see parseTime) in UTC+8.
+// flexTime decodes a HipoPay time (see parseTime) in UTC+8. A time in
+// another layout decodes as the zero time rather than fail the whole
+// answer: an order placed or a declaration accepted must not be lost to a
+// timestamp's format.
 type flexTime time.Time
 
 func (f *flexTime) UnmarshalJSON(b []byte) error {
@@ -546,10 +549,7 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	if err := s.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	t, err := parseTime(string(s))
-	if err != nil {
-		return err
-	}
+	t, _ := parseTime(string(s))
 	*f = flexTime(t)
 	return nil
 }

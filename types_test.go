@@ -418,7 +418,9 @@ func TestFlexTime(t *testing.T) {
 	assertChinaTime(t, time.Time(v.A), "2018-08-13 16:33:16")
 	assertChinaTime(t, time.Time(v.B), "2019-04-03 17:17:04")
 	assert.True(t, time.Time(v.C).IsZero())
-	assert.Error(t, json.Unmarshal([]byte(`{"a": "13/08/2018"}`), &v))
+	// A time in an unknown layout is zero, not a failed answer.
+	require.NoError(t, json.Unmarshal([]byte(`{"a": "13/08/2018"}`), &v))
+	assert.True(t, time.Time(v.A).IsZero())
 }
 
 func TestUnmarshalLenient(t *testing.T) {
@@ -497,7 +499,7 @@ func TestAPIErrorSentinels(t *testing.T) {
 	var v *ValidationError
 	require.ErrorAs(t, ve, &v)
 	assert.Equal(t, "amount", v.Field)
-	assert.Equal(t, `hipopay: invalid amount: "1e3" is not a plain decimal`, v.Error())
+	assert.Equal(t, `hipopay: invalid amount (Amount): "1e3" is not a plain decimal`, v.Error())
 }
 
 func TestLeadingZerosAndBlankIdentifiersAreRefused(t *testing.T) {
@@ -538,4 +540,17 @@ func TestParseAndFormatAmount(t *testing.T) {
 		_, err := ParseAmount(bad.text, bad.c)
 		assert.Error(t, err, bad.text)
 	}
+}
+
+func TestValidationErrorNamesBothSpellings(t *testing.T) {
+	for wire, goName := range map[string]string{
+		"out_trade_id": "OutTradeID", "appid": "AppID", "openid": "OpenID", "client_ip": "ClientIP",
+		"notify_url": "NotifyURL", "mch_customs_no": "MchCustomsNo", "cert_id": "CertID", "amount": "Amount",
+		"sub_order_amount": "SubOrderAmount", "start_date": "StartDate",
+	} {
+		err := invalid(wire, "is required")
+		assert.Equal(t, "hipopay: invalid "+wire+" ("+goName+"): is required", err.Error())
+		assert.Equal(t, wire, err.Field)
+	}
+	assert.Equal(t, "hipopay: invalid request: is nil", invalid("request", "is nil").Error())
 }
