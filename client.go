@@ -217,6 +217,11 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 	if err != nil {
 		return nil, err
 	}
+	// WithBaseURL(SandboxBaseURL) is the sandbox too: its notifications
+	// are signed with the sandbox key.
+	if base.String() == SandboxBaseURL {
+		cfg.sandbox = true
+	}
 	c := &Client{
 		merchantNo:  merchantNo,
 		signer:      signer,
@@ -385,6 +390,12 @@ func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, e
 	}
 	env, err := decodeEnvelope(resp.StatusCode, body)
 	if err != nil {
+		var apiErr *APIError
+		if len(cl.secrets) > 0 && errors.As(err, &apiErr) {
+			// The decoded message may hold an echo that was escaped
+			// in the body (\u674e).
+			apiErr.Message = string(redactSecrets([]byte(apiErr.Message), cl.secrets))
+		}
 		return "", err
 	}
 	if len(env.Response) == 0 || string(env.Response) == "null" {

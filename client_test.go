@@ -177,3 +177,26 @@ func TestCallbackPublicKeyAndRetryBackoffOption(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, time.Millisecond, c.backoffBase)
 }
+
+func TestEmptyKeysAreRefusedWithoutPanic(t *testing.T) {
+	_, err := NewClient(testMerchantNo, &rsa.PrivateKey{})
+	assert.Error(t, err)
+	_, err = NewClient(testMerchantNo, merchantKey(t), WithHipoPayPublicKey(&rsa.PublicKey{}))
+	assert.Error(t, err)
+	_, err = (&Signer{}).Sign(nil, "1")
+	assert.Error(t, err)
+	assert.ErrorIs(t, VerifySignature(&rsa.PublicKey{}, "x", "AAAA"), ErrInvalidSignature)
+	_, err = NewClient("WC 888", merchantKey(t))
+	assert.Error(t, err)
+	_, err = NewClient("WC888\r\nX: 1", merchantKey(t))
+	assert.Error(t, err)
+}
+
+func TestSandboxBaseURLMeansTheSandboxKey(t *testing.T) {
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(SandboxBaseURL))
+	require.NoError(t, err)
+	sandbox, err := CallbackPublicKey(true)
+	require.NoError(t, err)
+	assert.True(t, c.HipoPayPublicKey().Equal(sandbox))
+	assert.True(t, c.Sandbox())
+}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -390,4 +392,109 @@ func TestCanceledContextStopsAtOnce(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.EqualValues(t, 1, calls.Load())
+}
+
+// A transport error that does not prove the request never left (httpmock's
+// errors, a reset) must not re-send an order or a declaration.
+func TestUnprovenTransportErrorsDoNotResendOrders(t *testing.T) {
+	c, mock := newMockClient(t)
+	mock.RegisterResponder(http.MethodPost, ProductionBaseURL+"wechatpay/mini_program/payment",
+		func(*http.Request) (*http.Response, error) { return nil, errors.New("connection reset by peer") })
+	_, err := c.PlaceOrder(context.Background(), samplePlaceOrder())
+	require.Error(t, err)
+	assert.Equal(t, 1, mock.GetTotalCallCount())
+
+	// A read is retried on the same error.
+	mock.RegisterResponder(http.MethodGet, ProductionBaseURL+"payment",
+		func(*http.Request) (*http.Response, error) { return nil, errors.New("connection reset by peer") })
+	_, err = c.GetPayment(context.Background(), PaymentQuery{PaymentNo: "1"})
+	require.Error(t, err)
+	assert.Equal(t, 1+3, mock.GetTotalCallCount())
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	other, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	target := other.BaseURL()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Redirect(w, r, target+"steal", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"), WithMaxRetries(0))
+	require.NoError(t, err)
+	_, err = c.PlaceOrder(context.Background(), samplePlaceOrder())
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
+	assert.EqualValues(t, 1, calls.Load())
+	assert.Zero(t, elsewhere.Load(), "the signed order went nowhere else")
+}
+
+func TestEchoedIdentityIsRedactedEverywhere(t *testing.T) {
+	const certID, name = "510921199308772318", "李 小龙"
+	for label, body := range map[string]string{
+		"near the snippet's end": "<html>" + strings.Repeat("x", errorSnippetBytes-8) + certID + "</html>",
+		"form-encoded":           "<html>bad name " + url.QueryEscape(name) + "</html>",
+		"rfc3986":                "<html>bad name " + strings.ReplaceAll(url.QueryEscape(name), "+", "%20") + "</html>",
+		"json-escaped":           `{"is_success": false, "error": "X", "error_message": "bad \u674e \u5c0f\u9f99 ` + certID + `"}`,
+	} {
+		t.Run(label, func(t *testing.T) {
+			c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(body))
+			}))
+			_, err := c.Declare(context.Background(), &DeclarationRequest{OutOrderNo: "1", PaymentNo: "2", Customs: CustomsShenzhen,
+				MchCustomsNo: "3", SubOrderNo: "4", SubOrderAmount: "2.00", TransportAmount: "1.00", ProductAmount: "1.00",
+				CertID: certID, Name: name})
+			require.Error(t, err)
+			for _, leak := range []string{certID, certID[:12], name, url.QueryEscape(name)} {
+				assert.NotContains(t, err.Error(), leak)
+			}
+		})
+	}
+}
+
+func TestUnreadableAnswerIsAnAPIError(t *testing.T) {
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"is_success": true, "resp`))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}), WithMaxRetries(0))
+	_, err := c.GetForexRate(context.Background(), USD)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusOK, apiErr.StatusCode)
+	assert.Contains(t, apiErr.Body, `{"is_success": true`)
+
+	big, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"is_success": true, "response": {"currency": "` + strings.Repeat("U", maxResponseBytes) + `"}}`))
+	}))
+	_, err = big.GetForexRate(context.Background(), USD)
+	require.ErrorAs(t, err, &apiErr)
+	assert.LessOrEqual(t, len(apiErr.Body), errorSnippetBytes+3)
+}
+
+// A Retry-After date is real time, whatever the client's clock says.
+func TestRetryAfterDateIgnoresTheInjectedClock(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", time.Now().Add(time.Second).UTC().Format(http.TimeFormat))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(forexOK))
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.GetForexRate(ctx, USD)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, calls.Load())
 }

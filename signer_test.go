@@ -187,3 +187,11 @@ func TestParseKeys(t *testing.T) {
 	assert.Error(t, err)
 	assert.False(t, errors.Is(err, ErrInvalidSignature))
 }
+
+func TestSignatureWhitespaceIsTolerated(t *testing.T) {
+	vf := loadVectors(t, "notification_vectors.json")
+	pub := mustPublicKey(t, "fake_hipopay_public.pem")
+	tc := vf.Cases[0]
+	folded := " " + tc.Signature[:76] + "\r\n " + tc.Signature[76:] + " \n"
+	assert.NoError(t, VerifyNotificationSignature(pub, valuesOf(tc.Params), tc.Timestamp, folded))
+}

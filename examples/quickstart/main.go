@@ -137,13 +137,14 @@ func run(out io.Writer) error {
 	say("   GET wechatpay/declaration: %s.", decl.State)
 
 	// 8. Download, parse and reconcile today's reconciliation file.
-	today := time.Now().In(hipopay.ChinaTimeZone())
-	bill := &hipopay.BillRequest{StartDate: today, EndDate: today}
+	// From the day of the payment to now, both as days in UTC+8 (the
+	// quick start may run across midnight in China).
+	bill := &hipopay.BillRequest{StartDate: payment.TradeTime, EndDate: time.Now()}
 	summary, err := hipopay.SummarizeBill(client.BillRecords(ctx, bill))
 	if err != nil {
 		return fmt.Errorf("reading the reconciliation file: %w", err)
 	}
-	say("8. The reconciliation file of %s:", today.Format("2006-01-02"))
+	say("8. The reconciliation file from %s:", payment.TradeTime.Format("2006-01-02"))
 	for _, t := range summary.Totals {
 		say("   %-26s %s: %d line(s), credit %s, debit %s, fees %s", t.Type, t.Currency, t.Count, t.Credit.Value, t.Debit.Value, t.ServiceFee.Value)
 	}
