@@ -126,6 +126,23 @@ func serviceFee(amount int64) int64 {
 	return (amount*serviceFeePercent + 50) / 100
 }
 
+// feeShare is the part of a collection's fee (minor units) given back
+// once refunded of its amount is refunded: fee × refunded / amount, halves
+// rounded up, all of the fee once the whole amount is refunded.
+func feeShare(fee, refunded, amount int64) int64 {
+	if amount <= 0 || refunded >= amount {
+		return fee
+	}
+	if refunded <= 0 {
+		return 0
+	}
+	// (2·fee·refunded + amount) / (2·amount), without overflow.
+	n := new(big.Int).Mul(big.NewInt(fee), big.NewInt(refunded))
+	n.Lsh(n, 1).Add(n, big.NewInt(amount))
+	n.Quo(n, new(big.Int).Lsh(big.NewInt(amount), 1))
+	return min(n.Int64(), fee)
+}
+
 // formatTime writes t as HipoPay does, in UTC+8; "" for the zero time.
 func formatTime(t time.Time) string {
 	if t.IsZero() {

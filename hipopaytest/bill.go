@@ -4,6 +4,7 @@
 package hipopaytest
 
 import (
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +24,7 @@ type entry struct {
 	kind       string
 	time       time.Time
 	orderNo    string // payment_no of a collection, refund_no of a refund
-	extOrderNo string // out_trade_id of a collection, out_refund_id of a refund
+	extOrderNo string // out_trade_id of a collection; empty for a refund, as in the reference's sample
 	currency   hipopay.Currency
 	credit     int64 // collections: amount less the fee
 	debit      int64 // refunds: negative, the refund less its share of the fee
@@ -39,29 +40,39 @@ type entry struct {
 // amount less the 1% service fee.
 func (s *Server) collectLocked(o *order) {
 	m := o.merchant
-	fee := serviceFee(o.minor)
-	m.balances[o.currency] += o.minor - fee
+	o.fee = serviceFee(o.minor)
+	m.balances[o.currency] += o.minor - o.fee
 	m.ledger = append(m.ledger, &entry{
 		kind: hipopay.BillTypeCollection, time: o.finishTime, orderNo: o.paymentNo, extOrderNo: o.outTradeID,
-		currency: o.currency, credit: o.minor - fee, balance: m.balances[o.currency], amount: o.minor, fee: fee,
+		currency: o.currency, credit: o.minor - o.fee, balance: m.balances[o.currency], amount: o.minor, fee: o.fee,
 	})
 }
 
-// refundLedgerLocked records a successful refund: debited the refund less
-// the share of the service fee it gives back.
+// refundLedgerLocked records a successful refund of amount (already added
+// to o.refunded): debited the refund less the share of the service fee it
+// gives back. The fee given back so far is the fee charged in proportion
+// to the amount refunded so far (rounded half up, never over the fee), so
+// the refund that completes the payment gives back exactly what is left of
+// the fee and the balance ends where it was before the payment.
+//
+// Its line leaves External order No. empty, as the reference's sample
+// does: the refund is named by its refund_no (Order No.), the payment by
+// Refund Order and External Refund Order No.
 func (s *Server) refundLedgerLocked(o *order, r *refund, amount int64) {
 	m := o.merchant
-	debit := amount - serviceFee(amount)
+	feeBack := feeShare(o.fee, o.refunded, o.minor) - o.feeRefunded
+	o.feeRefunded += feeBack
+	debit := amount - feeBack
 	m.balances[o.currency] -= debit
 	m.ledger = append(m.ledger, &entry{
-		kind: hipopay.BillTypeRefund, time: r.finishTime, orderNo: r.refundNo, extOrderNo: r.outRefundID,
+		kind: hipopay.BillTypeRefund, time: r.finishTime, orderNo: r.refundNo,
 		currency: o.currency, debit: -debit, balance: m.balances[o.currency], refund: amount,
 		refundOf: o.paymentNo, refundOfEx: o.outTradeID,
 	})
 }
 
-// line writes the entry as a line of the file (without line end).
-func (e *entry) line() string {
+// cells writes the entry as the 18 cells of its line, unquoted.
+func (e *entry) cells() []string {
 	const none = "-"
 	text := func(s string) string { return "`" + s } // a number kept as text; a lone backtick is empty
 	cells := make([]string, 0, 18)
@@ -75,8 +86,7 @@ func (e *entry) line() string {
 			none, money(e.debit, e.currency), money(e.balance, e.currency), none,
 			none, none, money(e.refund, e.currency), text(e.refundOf), text(e.refundOfEx))
 	}
-	cells = append(cells, none, none, none, none, paymentChannel)
-	return strings.Join(cells, ",")
+	return append(cells, none, none, none, none, paymentChannel)
 }
 
 // downloadBill serves GET download_bill: the merchant's collections and
@@ -113,11 +123,15 @@ func (s *Server) downloadBill(m *merchant, p url.Values) answer {
 	var b strings.Builder
 	b.WriteString("Test: " + m.no + "'s reconciliation report of " + p.Get("start_date") + " to " + p.Get("end_date") + "\n")
 	b.WriteString(BillHeader + "\n")
+	// Cells holding a comma, a double quote, a line end (the merchant's
+	// own numbers may) are quoted as encoding/csv quotes them.
+	cw := csv.NewWriter(&b)
 	for _, e := range m.ledger {
 		if e.time.Before(start) || !e.time.Before(endExcl) {
 			continue
 		}
-		b.WriteString(e.line() + "\n")
+		_ = cw.Write(e.cells()) // a strings.Builder never fails
 	}
+	cw.Flush()
 	return answer{status: http.StatusOK, contentType: "text/plain; charset=utf-8", body: []byte(b.String())}
 }

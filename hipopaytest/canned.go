@@ -178,6 +178,70 @@ const (
   },
   "return_message": "OK"
 }`
+	// RefundPaymentNotFoundJSON: no payment 2637473637382 to refund
+	// (result code 0002).
+	RefundPaymentNotFoundJSON = `{
+  "is_success": true,
+  "response": {
+    "fail_message": "payment 2637473637382 Not Found.",
+    "finish_time": "2021-12-23 19:31:15",
+    "out_refund_id": "R201637473638001",
+    "payment_no": "2637473637382",
+    "refund_amount": "8.88",
+    "refund_no": "2637473638001",
+    "result_code": "0002",
+    "status": "FAIL"
+  },
+  "return_message": "OK"
+}`
+	// RefundPaymentNotPaidJSON: the payment is not paid (yet), e.g. still
+	// INIT (result code 0004).
+	RefundPaymentNotPaidJSON = `{
+  "is_success": true,
+  "response": {
+    "fail_message": "Payment not paid yet.",
+    "finish_time": "2021-12-23 19:32:40",
+    "out_refund_id": "R201637473638002",
+    "payment_no": "2637473637382",
+    "refund_amount": "8.88",
+    "refund_no": "2637473638002",
+    "result_code": "0004",
+    "status": "FAIL"
+  },
+  "return_message": "OK"
+}`
+	// RefundFullyRefundedJSON: nothing is left to refund (result code
+	// 0006).
+	RefundFullyRefundedJSON = `{
+  "is_success": true,
+  "response": {
+    "fail_message": "Payment full refunded.",
+    "finish_time": "2021-12-23 19:34:08",
+    "out_refund_id": "R201637473638003",
+    "payment_no": "2637473637382",
+    "refund_amount": "8.88",
+    "refund_no": "2637473638003",
+    "result_code": "0006",
+    "status": "FAIL"
+  },
+  "return_message": "OK"
+}`
+	// RefundAmountNotPositiveJSON: refund_amount is zero or negative
+	// (result code 0009; the SDK refuses to send such an amount).
+	RefundAmountNotPositiveJSON = `{
+  "is_success": true,
+  "response": {
+    "fail_message": "refund amount must more than zero.",
+    "finish_time": "2021-12-23 19:35:51",
+    "out_refund_id": "R201637473638004",
+    "payment_no": "2637473637382",
+    "refund_amount": "0",
+    "refund_no": "2637473638004",
+    "result_code": "0009",
+    "status": "FAIL"
+  },
+  "return_message": "OK"
+}`
 	// RefundAmountInvalidJSON: refund_amount is malformed
 	// (hipopay.ErrRefundAmountInvalid).
 	RefundAmountInvalidJSON = `{
@@ -308,7 +372,11 @@ func CannedAnswers() []Canned {
 		{post, "payment_refund", "success", ok, RefundSuccessJSON},
 		{post, "payment_refund", "0011", ok, RefundFailedJSON},
 		{post, "payment_refund", "0001", ok, RefundAlreadyExistsJSON},
+		{post, "payment_refund", "0002", ok, RefundPaymentNotFoundJSON},
+		{post, "payment_refund", "0004", ok, RefundPaymentNotPaidJSON},
+		{post, "payment_refund", "0006", ok, RefundFullyRefundedJSON},
 		{post, "payment_refund", "0008", ok, RefundRefundableNotEnoughJSON},
+		{post, "payment_refund", "0009", ok, RefundAmountNotPositiveJSON},
 		{post, "payment_refund", "REFUND_AMOUNT_INVALID", ok, RefundAmountInvalidJSON},
 		{get, "payment_refund", "success", ok, RefundQuerySuccessJSON},
 		{get, "payment_refund", "REFUND_NOT_FOUND", ok, RefundNotFoundJSON},

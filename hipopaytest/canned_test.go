@@ -168,3 +168,52 @@ func TestCannedBillMatchesTestdata(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(b), hipopaytest.BillSampleText)
 }
+
+// TestCannedRefundResultCodes: every result code the fake answers a
+// refund with has a canned answer, shaped as HipoPay answers it, with the
+// reference table's message.
+func TestCannedRefundResultCodes(t *testing.T) {
+	byCase := map[string]hipopaytest.Canned{}
+	for _, c := range hipopaytest.CannedAnswers() {
+		if c.Method == http.MethodPost && c.Path == "payment_refund" {
+			byCase[c.Case] = c
+		}
+	}
+	for _, want := range []string{"success", "0001", "0002", "0004", "0006", "0008", "0009", "0011", "REFUND_AMOUNT_INVALID", "ILLEGAL_SECURITY_PROFILE"} {
+		assert.Contains(t, byCase, want)
+	}
+	for code, msg := range map[string]string{
+		"0002": "payment 2637473637382 Not Found.",
+		"0004": "Payment not paid yet.",
+		"0006": "Payment full refunded.",
+		"0008": "Payment refundable not enough.",
+		"0009": "refund amount must more than zero.",
+	} {
+		c, ok := byCase[code]
+		if !assert.True(t, ok, code) {
+			continue
+		}
+		var body struct {
+			IsSuccess bool `json:"is_success"`
+			Response  struct {
+				Status      string `json:"status"`
+				ResultCode  string `json:"result_code"`
+				FailMessage string `json:"fail_message"`
+				RefundNo    string `json:"refund_no"`
+				PaymentNo   string `json:"payment_no"`
+				FinishTime  string `json:"finish_time"`
+			} `json:"response"`
+			ReturnMessage string `json:"return_message"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(c.Body), &body), code)
+		assert.True(t, body.IsSuccess, code)
+		assert.Equal(t, "FAIL", body.Response.Status, code)
+		assert.Equal(t, code, body.Response.ResultCode, code)
+		assert.Equal(t, msg, body.Response.FailMessage, code)
+		assert.NotEmpty(t, body.Response.RefundNo, code)
+		assert.Equal(t, "2637473637382", body.Response.PaymentNo, code)
+		assert.NotEmpty(t, body.Response.FinishTime, code)
+		assert.Equal(t, "OK", body.ReturnMessage, code)
+		assert.Equal(t, http.StatusOK, c.Status, code)
+	}
+}

@@ -18,6 +18,9 @@
 //     key over exactly the parameters received. A missing header, an unknown
 //     merchant, a wrong Version (1.0 everywhere, 3.0 for download_bill) or a
 //     signature that does not verify answers ILLEGAL_SECURITY_PROFILE.
+//     Then a parameter the endpoint does not document answers
+//     INVALID_PARAMETER, so a client sending more than the reference
+//     lists is caught.
 //   - Every endpoint is served with its documented fields and errors:
 //     orders (INIT until Pay, then PAID; EXPIRED after WithOrderExpiry),
 //     payment queries, reference forex rates for the 11 documented
@@ -28,7 +31,8 @@
 //   - Pay sends the signed payment notification to the order's notify_url
 //     and re-sends it on HipoPay's schedule (WithRetryIntervals) until the
 //     answer is HTTP 200 with the body "success". Deliveries are recorded
-//     (Deliveries, WaitDelivered).
+//     (Deliveries, WaitDelivered). For an HTTPS notify_url with a test
+//     certificate, deliver with its client (WithNotifyClient).
 //
 // For resilience tests it injects faults: SetLatency, FailNext, DropNext
 // and LoseNextAnswer. For unit tests that mock HTTP instead (httpmock), the

@@ -2,6 +2,8 @@ package hipopaytest_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,6 +70,41 @@ func ExampleServer_FailNext() {
 	rate, err := srv.Client().GetForexRate(context.Background(), hipopay.HKD)
 	fmt.Println(rate.Currency, err, srv.Calls("GET wechatpay/forex_rate"))
 	// Output: HKD <nil> 3
+}
+
+// A notify_url served over HTTPS with a test certificate: the fake
+// delivers with the TLS server's client, which trusts it.
+func ExampleWithNotifyClient() {
+	// The handler verifies with the key the fake signs with: choose it
+	// before the fake exists.
+	hipopayKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	notify := httptest.NewTLSServer(hipopay.NewNotificationHandler(&hipopayKey.PublicKey,
+		func(_ context.Context, n *hipopay.PaymentNotification) error {
+			fmt.Println("notified over HTTPS:", n.OutTradeID, n.Status)
+			return nil
+		}))
+	defer notify.Close()
+
+	srv := hipopaytest.NewServer(hipopaytest.WithHipoPayKey(hipopayKey), hipopaytest.WithNotifyClient(notify.Client()))
+	defer srv.Close()
+	ctx := context.Background()
+	p, err := srv.Client().PlaceOrder(ctx, &hipopay.PlaceOrderRequest{
+		OutTradeID: "ORDER-TLS", Amount: "8.88", Currency: hipopay.HKD, ProductInfo: "Matcha latte",
+		AppID: "wx3zzzzzzz4", OpenID: "o-abc", ClientIP: "203.0.113.9", NotifyURL: notify.URL + "/notify",
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := srv.Pay(p.PaymentNo); err != nil {
+		panic(err)
+	}
+	fmt.Println(srv.WaitDelivered(ctx, p.PaymentNo))
+	// Output:
+	// notified over HTTPS: ORDER-TLS PAID
+	// <nil>
 }
 
 func parseForm(body []byte) (url.Values, error) { return url.ParseQuery(string(body)) }

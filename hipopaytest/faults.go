@@ -4,7 +4,7 @@
 package hipopaytest
 
 import (
-	"net/http"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -75,9 +75,13 @@ func (s *Server) SetLatency(d time.Duration) {
 // prefixed with a method ("GET payment_refund"); faults for one path are
 // used in the order they were added. Use 5xx or 429 to exercise the SDK's
 // retries.
+//
+// status must be an HTTP error status, 400 to 599: FailNext panics on any
+// other (a 1xx, 2xx or 3xx answer with an HTML body is no failure a client
+// can be tested against), as NewServer panics on an invalid option.
 func (s *Server) FailNext(path string, status int, n int) {
-	if status < 100 || status > 999 {
-		status = http.StatusBadGateway
+	if status < 400 || status > 599 {
+		panic(fmt.Sprintf("hipopaytest: FailNext: status %d is not an HTTP error status (400-599)", status))
 	}
 	s.addFault(faultStatus, path, status, n)
 }

@@ -170,7 +170,9 @@ func (s *Server) sendNotification(fields url.Values, target string, attempt int)
 		return d
 	}
 	req.Header.Set("User-Agent", "hipopaytest (fake HipoPay notification)")
-	resp, err := s.notifyClient.Do(req.WithContext(s.ctx))
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.notifyTimeout)
+	defer cancel()
+	resp, err := s.notifyClient.Do(req.WithContext(ctx))
 	if err != nil {
 		d.Err = err
 		return d

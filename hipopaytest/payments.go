@@ -40,6 +40,8 @@ type order struct {
 	transactionID    string // WeChat Pay's number, set when PAID
 	prepay           prepayJSON
 	refunded         int64 // minor units refunded successfully
+	fee              int64 // the service fee charged on collection (minor units)
+	feeRefunded      int64 // the part of fee given back by refunds so far
 
 	// notification
 	fields     url.Values // the notification's fields, set when PAID

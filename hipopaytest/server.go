@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type config struct {
 	hipopayKey        *rsa.PrivateKey
 	declarationStates []hipopay.DeclarationState
 	notifyTimeout     time.Duration
+	notifyClient      *http.Client
 	responseVersion3  bool
 	deliveryHook      func(paymentNo string, d Delivery)
 	errs              []error
@@ -174,6 +176,34 @@ func WithNotifyTimeout(d time.Duration) Option {
 	}
 }
 
+// WithNotifyClient sets the HTTP client notifications are delivered with,
+// instead of the server's own (which trusts only the system's root
+// certificates). Give it a client that trusts your notify_url's
+// certificate, e.g. that of an httptest.NewTLSServer:
+//
+//	notify := httptest.NewTLSServer(hipopay.NewNotificationHandler(&hipopayKey.PublicKey, fn))
+//	defer notify.Close()
+//	srv := hipopaytest.NewServer(hipopaytest.WithHipoPayKey(hipopayKey), hipopaytest.WithNotifyClient(notify.Client()))
+//
+// (The handler exists before the server: choose the key the server signs
+// with, hipopayKey, beforehand with WithHipoPayKey.)
+//
+// Its Transport (TLS configuration, proxy, connection pool) and Jar are
+// used; the server still never follows a redirect (HipoPay posts to
+// notify_url as given, a redirect is an answer that is not "success") and
+// still bounds each delivery by WithNotifyTimeout, besides the client's own
+// Timeout. The client stays the caller's: Close leaves its connections
+// alone.
+func WithNotifyClient(c *http.Client) Option {
+	return func(cfg *config) {
+		if c == nil {
+			cfg.errs = append(cfg.errs, errors.New("WithNotifyClient: nil client"))
+			return
+		}
+		cfg.notifyClient = c
+	}
+}
+
 // WithResponseVersion3 adds the response_version 3.0 fields (pay_rate,
 // pay_rate_reversed, bank_type, promotion_detail) to every notification,
 // as if each order had been placed with response_version=3.0 (which the
@@ -184,7 +214,10 @@ func WithResponseVersion3() Option {
 
 // WithDeliveryHook calls f after each notification delivery (in the
 // delivery's goroutine, never under the server's lock): to log deliveries
-// as they happen. f must not block for long; it may call the server.
+// as they happen. f must not block for long; it may call the server,
+// except Close: Close waits for the delivery goroutines, the one running f
+// included, so calling it from f deadlocks (call it from another
+// goroutine).
 func WithDeliveryHook(f func(paymentNo string, d Delivery)) Option {
 	return func(c *config) { c.deliveryHook = f }
 }
@@ -202,6 +235,7 @@ type Server struct {
 	hipopayKey   *rsa.PrivateKey
 	paySignKey   string // the "WeChat API key" paySign is computed with
 	notifyClient *http.Client
+	ownNotify    bool            // notifyClient is the server's own: Close closes its idle connections
 	ctx          context.Context // cancelled by Close: stops deliveries and latency
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup // delivery goroutines
@@ -286,13 +320,18 @@ func NewServer(opts ...Option) *Server {
 		refunds:     map[string]*refund{},
 		calls:       map[string]int{},
 	}
-	s.notifyClient = &http.Client{
-		Timeout:   cfg.notifyTimeout,
-		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second},
-		// HipoPay posts to notify_url as given; a redirect is an answer
-		// that is not "success".
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	if cfg.notifyClient != nil {
+		c := *cfg.notifyClient // a copy: the caller's client is not changed
+		s.notifyClient = &c
+	} else {
+		s.notifyClient = &http.Client{
+			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second},
+		}
+		s.ownNotify = true
 	}
+	// HipoPay posts to notify_url as given; a redirect is an answer that is
+	// not "success". (Each delivery's timeout is its context's.)
+	s.notifyClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.addMerchant(cfg.merchantNo, &cfg.merchantKey.PublicKey)
 
 	s.ts = httptest.NewUnstartedServer(s)
@@ -401,7 +440,9 @@ func (s *Server) Close() {
 		s.cancel()
 		s.wg.Wait()
 		s.ts.Close()
-		s.notifyClient.CloseIdleConnections()
+		if s.ownNotify {
+			s.notifyClient.CloseIdleConnections()
+		}
 	})
 }
 
@@ -423,9 +464,29 @@ func (s *Server) nextNumberLocked(t time.Time) string {
 
 // route is one endpoint of the API.
 type route struct {
-	version string // the Version header it requires
+	version string   // the Version header it requires
+	params  []string // the parameters it documents: any other is INVALID_PARAMETER
 	serve   func(s *Server, m *merchant, p url.Values) answer
 }
+
+// The parameters each endpoint documents in HipoPay's reference. Place
+// order takes response_version too: the reference's notification section
+// names response_version=3.0 as what adds pay_rate, pay_rate_reversed,
+// bank_type and promotion_detail to the notification, and the fake honours
+// it per order (see WithResponseVersion3).
+var (
+	placeOrderParams = []string{"merchant_no", "out_trade_id", "amount", "currency", "product_info", "appid", "openid",
+		"client_ip", "notify_url", "is_rmb", "response_version"}
+	getPaymentParams   = []string{"payment_no", "out_trade_id"}
+	forexRateParams    = []string{"currency"}
+	refundParams       = []string{"payment_no", "out_refund_id", "refund_amount"}
+	getRefundParams    = []string{"refund_no", "out_refund_id"}
+	downloadBillParams = []string{"merchant_no", "start_date", "end_date"}
+	declareParams      = []string{"out_order_no", "payment_no", "customs", "mch_customs_no", "duty", "action_type",
+		"sub_order_no", "sub_order_amount", "transport_amount", "product_amount", "cert_id", "name"}
+	redeclareParams      = []string{"payment_no", "out_order_no", "sub_order_no", "customs", "mch_customs_no"}
+	getDeclarationParams = []string{"payment_no", "out_order_no", "sub_order_no", "customs"}
+)
 
 // lookupRoute returns the endpoint of method and path; known reports
 // whether path is an endpoint at all (for 405 rather than 404).
@@ -433,42 +494,59 @@ func lookupRoute(method, path string) (rt route, ok, known bool) {
 	switch path {
 	case "wechatpay/mini_program/payment":
 		if method == http.MethodPost {
-			return route{"1.0", (*Server).placeOrder}, true, true
+			return route{"1.0", placeOrderParams, (*Server).placeOrder}, true, true
 		}
 	case "payment":
 		if method == http.MethodGet {
-			return route{"1.0", (*Server).getPayment}, true, true
+			return route{"1.0", getPaymentParams, (*Server).getPayment}, true, true
 		}
 	case "wechatpay/forex_rate":
 		if method == http.MethodGet {
-			return route{"1.0", (*Server).forexRate}, true, true
+			return route{"1.0", forexRateParams, (*Server).forexRate}, true, true
 		}
 	case "payment_refund":
 		switch method {
 		case http.MethodPost:
-			return route{"1.0", (*Server).refund}, true, true
+			return route{"1.0", refundParams, (*Server).refund}, true, true
 		case http.MethodGet:
-			return route{"1.0", (*Server).getRefund}, true, true
+			return route{"1.0", getRefundParams, (*Server).getRefund}, true, true
 		}
 	case "download_bill":
 		if method == http.MethodGet {
-			return route{"3.0", (*Server).downloadBill}, true, true
+			return route{"3.0", downloadBillParams, (*Server).downloadBill}, true, true
 		}
 	case "wechatpay/declaration":
 		switch method {
 		case http.MethodPost:
-			return route{"1.0", (*Server).declare}, true, true
+			return route{"1.0", declareParams, (*Server).declare}, true, true
 		case http.MethodGet:
-			return route{"1.0", (*Server).getDeclaration}, true, true
+			return route{"1.0", getDeclarationParams, (*Server).getDeclaration}, true, true
 		}
 	case "wechatpay/redeclaration":
 		if method == http.MethodPost {
-			return route{"1.0", (*Server).redeclare}, true, true
+			return route{"1.0", redeclareParams, (*Server).redeclare}, true, true
 		}
 	default:
 		return route{}, false, false
 	}
 	return route{}, false, true
+}
+
+// undocumented answers INVALID_PARAMETER when p holds a parameter the
+// route does not document; nil otherwise.
+func (rt route) undocumented(method, path string, p url.Values) *answer {
+	var extra []string
+	for name := range p {
+		if !slices.Contains(rt.params, name) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	slices.Sort(extra)
+	a := invalidParam("%s %s does not take %s (its parameters: %s)", method, path, strings.Join(extra, ", "), strings.Join(rt.params, ", "))
+	return &a
 }
 
 // answer is what an endpoint answers.
@@ -564,7 +642,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeAnswer(w, a)
 }
 
-// serveAPI reads, authenticates and serves one API request.
+// serveAPI reads, authenticates and serves one API request. The
+// signature is checked first: parameters that do not parse as a form
+// cannot be verified (ILLEGAL_SECURITY_PROFILE), and only a request that
+// verifies is told about a parameter its endpoint does not document
+// (INVALID_PARAMETER).
 func (s *Server) serveAPI(r *http.Request, path string) answer {
 	rt, ok, known := lookupRoute(r.Method, path)
 	if !ok {
@@ -573,34 +655,48 @@ func (s *Server) serveAPI(r *http.Request, path string) answer {
 		}
 		return jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such endpoint: " + path})
 	}
-	params, a := readParams(r)
+	raw, a := readRawParams(r)
 	if a != nil {
 		return *a
 	}
+	params, err := url.ParseQuery(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, a := s.authenticateLocked(r, params, rt.version)
+	m, a := s.authenticateLocked(r, params, err, rt.version)
 	if a != nil {
+		return *a
+	}
+	if a := rt.undocumented(r.Method, path, params); a != nil {
 		return *a
 	}
 	return rt.serve(s, m, params)
 }
 
-// readParams returns exactly the parameters received: the query string of
-// a GET, the form body of a POST whatever its Content-Type says.
+// readRawParams returns exactly the parameter text received: the query
+// string of a GET, the form body of a POST whatever its Content-Type says.
+func readRawParams(r *http.Request) (string, *answer) {
+	if r.Method == http.MethodGet {
+		return r.URL.RawQuery, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil {
+		a := invalidParam("reading the body: %v", err)
+		return "", &a
+	}
+	if len(b) > maxRequestBytes {
+		a := jsonAnswer(http.StatusRequestEntityTooLarge, envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
+		return "", &a
+	}
+	return string(b), nil
+}
+
+// readParams returns the parameters received (see readRawParams), or
+// INVALID_PARAMETER when they do not parse: for the unsigned _mock/
+// endpoints.
 func readParams(r *http.Request) (url.Values, *answer) {
-	raw := r.URL.RawQuery
-	if r.Method != http.MethodGet {
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-		if err != nil {
-			a := invalidParam("reading the body: %v", err)
-			return nil, &a
-		}
-		if len(b) > maxRequestBytes {
-			a := jsonAnswer(http.StatusRequestEntityTooLarge, envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
-			return nil, &a
-		}
-		raw = string(b)
+	raw, a := readRawParams(r)
+	if a != nil {
+		return nil, a
 	}
 	params, err := url.ParseQuery(raw)
 	if err != nil {
@@ -613,7 +709,9 @@ func readParams(r *http.Request) (url.Values, *answer) {
 // authenticateLocked checks the four headers and the signature like
 // HipoPay: anything wrong is ILLEGAL_SECURITY_PROFILE. The reasons never
 // repeat the Signature.
-func (s *Server) authenticateLocked(r *http.Request, params url.Values, version string) (*merchant, *answer) {
+// A parse error of the parameters (parseErr) fails it too: what does not
+// parse cannot be verified.
+func (s *Server) authenticateLocked(r *http.Request, params url.Values, parseErr error, version string) (*merchant, *answer) {
 	fail := func(reason string) (*merchant, *answer) { a := illegal(reason); return nil, &a }
 	for _, h := range []string{"MerchantNO", "Version", "Timestamp", "Signature"} {
 		if r.Header.Get(h) == "" {
@@ -626,6 +724,9 @@ func (s *Server) authenticateLocked(r *http.Request, params url.Values, version 
 	}
 	if v := r.Header.Get("Version"); v != version {
 		return fail("header Version must be " + version)
+	}
+	if parseErr != nil {
+		return fail("the parameters do not parse as a form, so the signature cannot be verified")
 	}
 	if err := hipopay.VerifyRequestSignature(m.pub, params, r.Header.Get("Timestamp"), r.Header.Get("Signature")); err != nil {
 		return fail("signature does not verify")

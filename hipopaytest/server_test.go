@@ -192,6 +192,7 @@ func TestLifeCycle(t *testing.T) {
 	require.Len(t, lines, 5, string(raw))
 	assert.Equal(t, hipopaytest.BillHeader, lines[1])
 	assert.Equal(t, "Collection via WeChat Pay,2024-03-05 10:00:17,`"+p.PaymentNo+",`ORD-1,99.00 HKD,-,99.00 HKD,100.00 HKD,1,1.00 HKD,-,-,-,-,-,-,-,WECHATPAYCN", lines[2])
+	assert.Equal(t, "Refund,2024-03-05 11:00:17,`"+r1.RefundNo+",`,-,-29.70 HKD,69.30 HKD,-,-,-,30.00 HKD,`"+p.PaymentNo+",`ORD-1,-,-,-,-,WECHATPAYCN", lines[3])
 
 	br := hipopay.NewBillReader(bytes.NewReader(raw))
 	var recs []*hipopay.BillRecord
@@ -215,7 +216,7 @@ func TestLifeCycle(t *testing.T) {
 
 	assert.Equal(t, hipopay.BillEntryRefund, ref1.Kind())
 	assert.Equal(t, r1.RefundNo, ref1.OrderNo)
-	assert.Equal(t, "R1", ref1.ExternalOrderNo)
+	assert.Empty(t, ref1.ExternalOrderNo, "as in the reference's sample: the refund is named by its refund_no")
 	assert.Equal(t, hipopay.Money{Value: "-29.70", Currency: hipopay.HKD}, ref1.Debit)
 	assert.Equal(t, hipopay.Money{Value: "69.30", Currency: hipopay.HKD}, ref1.Balance)
 	assert.Equal(t, hipopay.Money{Value: "30.00", Currency: hipopay.HKD}, ref1.RefundAmount)
@@ -817,4 +818,90 @@ func newHandlerURL(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL + "/"
+}
+
+// TestUndocumentedParameters: a parameter an endpoint does not document is
+// INVALID_PARAMETER, after the signature is checked.
+func TestUndocumentedParameters(t *testing.T) {
+	s := newServer(t)
+	c := s.Client()
+	ctx := ctxT(t)
+	p, err := c.PlaceOrder(ctx, order("ORD-P", "1.00", hipopay.HKD, ""))
+	require.NoError(t, err)
+
+	// merchant_no goes only to place order and download_bill.
+	_, body := rawCall(t, s, http.MethodGet, "payment", "1.0", url.Values{"payment_no": {p.PaymentNo}, "merchant_no": {s.MerchantNo}}, nil)
+	assert.Equal(t, false, body["is_success"])
+	assert.Equal(t, hipopaytest.CodeInvalidParameter, body["error"])
+	assert.Contains(t, body["error_message"], "merchant_no")
+	_, body = rawCall(t, s, http.MethodGet, "payment", "1.0", url.Values{"payment_no": {p.PaymentNo}}, nil)
+	assert.Equal(t, true, body["is_success"])
+
+	for _, tc := range []struct {
+		method, path, version string
+		params                url.Values
+	}{
+		{http.MethodPost, "wechatpay/mini_program/payment", "1.0", url.Values{
+			"merchant_no": {s.MerchantNo}, "out_trade_id": {"X"}, "amount": {"1.00"}, "currency": {"HKD"},
+			"product_info": {"x"}, "appid": {"wx"}, "openid": {"o"}, "client_ip": {"127.0.0.1"}, "sign_type": {"MD5"},
+		}},
+		{http.MethodGet, "wechatpay/forex_rate", "1.0", url.Values{"currency": {"USD"}, "merchant_no": {s.MerchantNo}}},
+		{http.MethodPost, "payment_refund", "1.0", url.Values{"payment_no": {p.PaymentNo}, "out_refund_id": {"R"}, "currency": {"HKD"}}},
+		{http.MethodGet, "payment_refund", "1.0", url.Values{"refund_no": {"1"}, "payment_no": {p.PaymentNo}}},
+		{http.MethodGet, "download_bill", "3.0", url.Values{"merchant_no": {s.MerchantNo}, "start_date": {"20240101"}, "end_date": {"20240101"}, "format": {"csv"}}},
+		{http.MethodPost, "wechatpay/declaration", "1.0", url.Values{"payment_no": {p.PaymentNo}, "customs": {"BEIJING"}, "merchant_no": {s.MerchantNo}}},
+		{http.MethodPost, "wechatpay/redeclaration", "1.0", url.Values{"payment_no": {p.PaymentNo}, "customs": {"BEIJING"}, "duty": {"1"}}},
+		{http.MethodGet, "wechatpay/declaration", "1.0", url.Values{"payment_no": {p.PaymentNo}, "customs": {"BEIJING"}, "mch_customs_no": {"1"}}},
+	} {
+		_, body := rawCall(t, s, tc.method, tc.path, tc.version, tc.params, nil)
+		assert.Equal(t, false, body["is_success"], tc.path)
+		assert.Equal(t, hipopaytest.CodeInvalidParameter, body["error"], "%s %s", tc.method, tc.path)
+	}
+	_, err = c.GetPayment(ctx, hipopay.PaymentQuery{OutTradeID: "X"})
+	assert.ErrorIs(t, err, hipopay.ErrPaymentNotFound, "the refused order was not placed")
+
+	// response_version is place order's (the fake honours it per order).
+	_, body = rawCall(t, s, http.MethodPost, "wechatpay/mini_program/payment", "1.0", url.Values{
+		"merchant_no": {s.MerchantNo}, "out_trade_id": {"V3"}, "amount": {"1.00"}, "currency": {"HKD"},
+		"product_info": {"x"}, "appid": {"wx"}, "openid": {"o"}, "client_ip": {"127.0.0.1"}, "response_version": {"3.0"},
+	}, nil)
+	assert.Equal(t, true, body["is_success"], body)
+
+	// The signature first: a bad signature is ILLEGAL_SECURITY_PROFILE
+	// whatever the parameters.
+	_, body = rawCall(t, s, http.MethodGet, "payment", "1.0", url.Values{"payment_no": {p.PaymentNo}, "merchant_no": {s.MerchantNo}},
+		func(r *http.Request) { r.Header.Set("Signature", "AAAA") })
+	assert.Equal(t, "ILLEGAL_SECURITY_PROFILE", body["error"])
+	_, body = rawCall(t, s, http.MethodGet, "payment", "1.0", url.Values{"payment_no": {p.PaymentNo}},
+		func(r *http.Request) { r.URL.RawQuery += "&merchant_no=" + s.MerchantNo })
+	assert.Equal(t, "ILLEGAL_SECURITY_PROFILE", body["error"], "a parameter added after signing")
+
+	// Parameters that do not parse cannot be verified.
+	_, body = rawCall(t, s, http.MethodGet, "payment", "1.0", url.Values{"payment_no": {p.PaymentNo}},
+		func(r *http.Request) { r.URL.RawQuery += "&x=%zz" })
+	assert.Equal(t, "ILLEGAL_SECURITY_PROFILE", body["error"])
+	_, body = rawCall(t, s, http.MethodPost, "payment_refund", "1.0", url.Values{"payment_no": {p.PaymentNo}, "out_refund_id": {"R"}},
+		func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader("payment_no=%zz"))
+			r.ContentLength = 14
+		})
+	assert.Equal(t, "ILLEGAL_SECURITY_PROFILE", body["error"])
+}
+
+// TestFailNextStatuses: only error statuses can be injected.
+func TestFailNextStatuses(t *testing.T) {
+	s := newServer(t)
+	for _, status := range []int{0, 100, 101, 200, 204, 302, 399, 600, 999, -1} {
+		assert.PanicsWithValue(t, "hipopaytest: FailNext: status "+strconv.Itoa(status)+" is not an HTTP error status (400-599)",
+			func() { s.FailNext("payment", status, 1) }, status)
+	}
+	s.FailNext("GET wechatpay/forex_rate", 400, 1)
+	s.FailNext("GET wechatpay/forex_rate", 599, 1)
+	for _, want := range []int{400, 599} {
+		code, _ := rawCall(t, s, http.MethodGet, "wechatpay/forex_rate", "1.0", url.Values{"currency": {"USD"}}, nil)
+		assert.Equal(t, want, code)
+	}
+	code, body := rawCall(t, s, http.MethodGet, "wechatpay/forex_rate", "1.0", url.Values{"currency": {"USD"}}, nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, true, body["is_success"])
 }

@@ -27,7 +27,18 @@ type apiConfig struct {
 	sandboxE error
 }
 
+// apiTimeout is the default -timeout of the API commands but bill.
+var apiTimeout = time.Minute
+
+// addAPIFlags adds the flags of an API command, with the default -timeout
+// apiTimeout.
 func addAPIFlags(fs *flag.FlagSet) *apiConfig {
+	return addAPIFlagsTimeout(fs, apiTimeout, "give up after this long")
+}
+
+// addAPIFlagsTimeout is addAPIFlags with another default -timeout (0: no
+// limit) and its description.
+func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage string) *apiConfig {
 	c := &apiConfig{}
 	fs.StringVar(&c.merchant, "merchant", os.Getenv("HIPOPAY_MERCHANT_NO"), "merchant number; default $HIPOPAY_MERCHANT_NO")
 	fs.StringVar(&c.key, "key", os.Getenv("HIPOPAY_PRIVATE_KEY"), "merchant private key PEM file; default $HIPOPAY_PRIVATE_KEY")
@@ -41,7 +52,7 @@ func addAPIFlags(fs *flag.FlagSet) *apiConfig {
 		sandbox = b
 	}
 	fs.BoolVar(&c.sandbox, "sandbox", sandbox, "call HipoPay's sandbox; default $HIPOPAY_SANDBOX")
-	fs.DurationVar(&c.timeout, "timeout", time.Minute, "give up after this long")
+	fs.DurationVar(&c.timeout, "timeout", timeout, timeoutUsage)
 	return c
 }
 
@@ -67,6 +78,7 @@ func (c *apiConfig) client(fs *flag.FlagSet) (*hipopay.Client, error) {
 	return hipopay.NewClient(c.merchant, key, opts...)
 }
 
+// context bounds ctx by -timeout, if any; ctx itself ends on an interrupt.
 func (c *apiConfig) context(ctx context.Context) (context.Context, context.CancelFunc) {
 	if c.timeout <= 0 {
 		return context.WithCancel(ctx)

@@ -18,10 +18,13 @@ import (
 )
 
 // runBill downloads the reconciliation file of -start..-end to -out (or
-// standard output), showing progress on stderr when it is a terminal.
+// standard output), showing progress on stderr when it is a terminal. It
+// has no time limit unless -timeout is given.
 func runBill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bill", "", stderr)
-	cfg := addAPIFlags(fs)
+	// A large file can take longer than the other commands' minute: no
+	// limit unless asked (an interrupt still stops the download).
+	cfg := addAPIFlagsTimeout(fs, 0, "give up after this long (default: no limit; an interrupt stops the download)")
 	start := fs.String("start", "", "first day, YYYYMMDD in UTC+8 (required)")
 	end := fs.String("end", "", "last day, YYYYMMDD in UTC+8 (default: -start)")
 	out := fs.String("out", "-", `file to write ("-": standard output)`)

@@ -245,11 +245,11 @@ func TestAPICommands(t *testing.T) {
 
 	assert.Equal(t, "USD", call("forex-rate", "-currency", "USD")["currency"])
 
-	r := call("refund", "-payment-no", paymentNo, "-out-refund-id", "CLI-R1", "-amount", "1.00")
-	assert.Equal(t, "SUCCESS", r["status"])
-	assert.Equal(t, "0000", r["result_code"])
+	r1 := call("refund", "-payment-no", paymentNo, "-out-refund-id", "CLI-R1", "-amount", "1.00")
+	assert.Equal(t, "SUCCESS", r1["status"])
+	assert.Equal(t, "0000", r1["result_code"])
 	assert.Equal(t, "SUCCESS", call("refund-status", "-out-refund-id", "CLI-R1")["status"])
-	r = call("refund", "-payment-no", paymentNo, "-out-refund-id", "CLI-R2", "-amount", "100.00")
+	r := call("refund", "-payment-no", paymentNo, "-out-refund-id", "CLI-R2", "-amount", "100.00")
 	assert.Equal(t, "0008", r["result_code"])
 	assert.Equal(t, "Payment refundable not enough.", r["result_message"])
 
@@ -291,8 +291,10 @@ func TestAPICommands(t *testing.T) {
 	assert.Equal(t, "Currency", rows[0][18])
 	assert.Equal(t, []string{"Collection via WeChat Pay", paymentNo, "CLI-1", "8.79", "", "8.79", "8.88", "1", "0.09", "HKD"},
 		[]string{rows[1][0], rows[1][2], rows[1][3], rows[1][4], rows[1][5], rows[1][6], rows[1][7], rows[1][8], rows[1][9], rows[1][18]})
-	assert.Equal(t, []string{"Refund", "CLI-R1", "-0.99", "1.00", paymentNo, "CLI-1"},
-		[]string{rows[2][0], rows[2][3], rows[2][5], rows[2][10], rows[2][11], rows[2][12]})
+	// A refund line names the refund by its refund_no and leaves External
+	// order No. empty, as the reference's sample does.
+	assert.Equal(t, []string{"Refund", r1["refund_no"].(string), "", "-0.99", "1.00", paymentNo, "CLI-1"},
+		[]string{rows[2][0], rows[2][2], rows[2][3], rows[2][5], rows[2][10], rows[2][11], rows[2][12]})
 	code, out, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-format", "jsonl", "-out", file)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Empty(t, out)
@@ -466,4 +468,121 @@ func TestBillConversionOfTheSample(t *testing.T) {
 
 	// A file that is not a reconciliation file fails.
 	assert.Error(t, billToCSV(io.Discard, strings.NewReader("hello\nworld,1\n")))
+}
+
+// runCLIWithin runs a command line that must end within d.
+func runCLIWithin(t *testing.T, d time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := runContext(ctx, args, &stdout, &stderr)
+	require.NoError(t, ctx.Err(), "%q did not end by itself", args)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestMockRefusesBadSetup: a blank merchant number is a usage error, not
+// a panic; key files in -keyout are not overwritten without -force.
+func TestMockRefusesBadSetup(t *testing.T) {
+	clearEnv(t)
+	for _, merchant := range []string{" ", "\t", "  \n", " HP1", "HP1 ", "HP\n1", "HP\x001"} {
+		code, _, errOut := runCLIWithin(t, 10*time.Second, "mock", "-addr", "127.0.0.1:0", "-merchant", merchant)
+		assert.Equal(t, 2, code, "%q", merchant)
+		assert.Contains(t, errOut, "-merchant", "%q", merchant)
+		assert.Contains(t, errOut, "Usage: hipopay mock", "%q", merchant)
+	}
+
+	// Existing key files: refused, left as they were.
+	for _, tc := range []struct {
+		name  string
+		file  string
+		extra []string
+	}{
+		{"merchant key", "merchant_private.pem", nil},
+		{"merchant public key", "merchant_public.pem", nil},
+		{"HipoPay key", "hipopay_public.pem", nil},
+		{"HipoPay key with -key", "hipopay_public.pem", []string{"-key", testdata + "merchant_private_pkcs8.pem"}},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, tc.file)
+		require.NoError(t, os.WriteFile(path, []byte("mine"), 0o600))
+		args := append([]string{"mock", "-addr", "127.0.0.1:0", "-keyout", dir}, tc.extra...)
+		code, out, errOut := runCLIWithin(t, 10*time.Second, args...)
+		assert.Equal(t, 1, code, tc.name)
+		assert.Contains(t, errOut, path, tc.name)
+		assert.Contains(t, errOut, "-force", tc.name)
+		assert.NotContains(t, out, "listening", tc.name)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, "mine", string(b), tc.name)
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Len(t, entries, 1, "%s: nothing else written", tc.name)
+	}
+
+	// With -force they are replaced.
+	dir := t.TempDir()
+	for _, name := range []string{"merchant_private.pem", "merchant_public.pem", "hipopay_public.pem"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("mine"), 0o600))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- runContext(ctx, []string{"mock", "-addr", "127.0.0.1:0", "-keyout", dir, "-force"}, &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "HipoPay key:") }, 20*time.Second, 10*time.Millisecond, stderr.String())
+	_, err := hipopay.LoadPrivateKey(filepath.Join(dir, "merchant_private.pem"))
+	require.NoError(t, err)
+	_, err = hipopay.LoadPublicKey(filepath.Join(dir, "merchant_public.pem"))
+	require.NoError(t, err)
+	_, err = hipopay.LoadPublicKey(filepath.Join(dir, "hipopay_public.pem"))
+	require.NoError(t, err)
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("mock did not stop")
+	}
+	_, err = os.Stat(filepath.Join(dir, "merchant_private.pem"))
+	assert.NoError(t, err, "-keyout files stay")
+}
+
+// TestBillHasNoDefaultTimeout: the API commands give up after -timeout
+// (one minute by default); bill streams a file that may take longer and
+// has no default limit (an interrupt still stops it).
+func TestBillHasNoDefaultTimeout(t *testing.T) {
+	clearEnv(t)
+	code, _, errOut := runCLI(t, "bill", "-h")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^\s+-timeout duration\n\s+.*no limit`, errOut)
+	assert.NotContains(t, errOut, "1m0s")
+	code, _, errOut = runCLI(t, "payment", "-h")
+	require.Equal(t, 0, code)
+	assert.Contains(t, errOut, "(default 1m0s)")
+
+	// Every other command's default, shortened for the test.
+	saved := apiTimeout
+	apiTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { apiTimeout = saved })
+	s := hipopaytest.NewServer()
+	t.Cleanup(s.Close)
+	conn := []string{"-merchant", s.MerchantNo, "-key", writeKey(t, s), "-base-url", s.URL}
+	s.SetLatency(400 * time.Millisecond)
+	today := time.Now().In(hipopay.ChinaTimeZone()).Format("20060102")
+
+	code, _, errOut = runCLI(t, append(append([]string{"forex-rate"}, conn...), "-currency", "USD")...)
+	assert.Equal(t, 1, code, "the default timeout applies to the other commands")
+	assert.Contains(t, errOut, "deadline")
+
+	code, out, errOut := runCLI(t, append(append([]string{"bill"}, conn...), "-start", today)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, hipopaytest.BillHeader)
+
+	// -timeout still bounds it when given.
+	code, _, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-timeout", "100ms")...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "deadline")
 }

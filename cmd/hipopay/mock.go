@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	hipopay "github.com/hipopay-go/hipopay"
 	"github.com/hipopay-go/hipopay/hipopaytest"
@@ -35,6 +37,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	merchant := fs.String("merchant", "", "merchant number to register (default: a random HP... number)")
 	keyPath := fs.String("key", "", "that merchant's private key PEM (default: a fresh 2048-bit key, written to -keyout)")
 	keyOut := fs.String("keyout", "", "directory to write the merchant's keys and HipoPay's public key to (default: a temporary directory, removed on exit)")
+	force := fs.Bool("force", false, "overwrite key files that already exist in -keyout")
 	retry := fs.String("retry", "", "notification retry intervals, comma-separated, e.g. 1s,5s (default HipoPay's 1s,2s,4s,8s,60s,60s,60s,600s,600s,1800s)")
 	expiry := fs.Duration("expiry", 0, "unpaid orders become EXPIRED after this long (default: never)")
 	if err := parseFlags(fs, args); err != nil {
@@ -45,6 +48,11 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *expiry < 0 {
 		return usageError(fs, "-expiry %v is negative", *expiry)
+	}
+	if *merchant != "" {
+		if err := checkMerchantNo(*merchant); err != nil {
+			return usageError(fs, "-merchant %q: %v", *merchant, err)
+		}
 	}
 	var intervals []time.Duration
 	if *retry != "" {
@@ -72,17 +80,34 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	dir := *keyOut
+	files := []string{"hipopay_public.pem"}
+	if generated {
+		files = append(files, "merchant_private.pem", "merchant_public.pem")
+	}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "hipopay-mock-"); err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	} else {
+		if !*force {
+			// Refuse before writing anything: no half-replaced set of keys.
+			for _, name := range files {
+				path := filepath.Join(dir, name)
+				if _, err := os.Lstat(path); err == nil {
+					return fmt.Errorf("%s exists (use -force to overwrite)", path)
+				} else if !os.IsNotExist(err) {
+					return err
+				}
+			}
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
 	}
 	merchantKeyPath := *keyPath
 	if generated {
-		if merchantKeyPath, _, err = writeKeyPair(dir, "merchant_private.pem", "merchant_public.pem", key, true); err != nil {
+		if merchantKeyPath, _, err = writeKeyPair(dir, "merchant_private.pem", "merchant_public.pem", key, *force); err != nil {
 			return err
 		}
 	}
@@ -130,7 +155,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	hipopayKeyPath := filepath.Join(dir, "hipopay_public.pem")
-	if err := writeNew(hipopayKeyPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, true); err != nil {
+	if err := writeNew(hipopayKeyPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, *force); err != nil {
 		return err
 	}
 
@@ -146,6 +171,21 @@ hipopay pay PAYMENT_NO
 `, srv.URL, srv.MerchantNo, merchantKeyPath, hipopayKeyPath, srv.URL, srv.MerchantNo, merchantKeyPath)
 	<-ctx.Done()
 	say("stopping\n")
+	return nil
+}
+
+// checkMerchantNo refuses a merchant number that cannot identify a
+// merchant: blank, with white space around it (HTTP trims it from the
+// MerchantNO header) or holding a control character (no HTTP header can).
+func checkMerchantNo(no string) error {
+	switch {
+	case strings.TrimSpace(no) == "":
+		return errors.New("a merchant number must not be blank")
+	case strings.TrimSpace(no) != no:
+		return errors.New("a merchant number must not start or end with white space")
+	case strings.IndexFunc(no, unicode.IsControl) >= 0:
+		return errors.New("a merchant number must not hold control characters")
+	}
 	return nil
 }
 
