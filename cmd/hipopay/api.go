@@ -28,7 +28,7 @@ type apiConfig struct {
 }
 
 // apiTimeout is the default -timeout of the API commands but bill.
-var apiTimeout = time.Minute
+const apiTimeout = time.Minute
 
 // addAPIFlags adds the flags of an API command, with the default -timeout
 // apiTimeout.

@@ -563,18 +563,15 @@ func TestBillHasNoDefaultTimeout(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Contains(t, errOut, "(default 1m0s)")
 
-	// Every other command's default, shortened for the test.
-	saved := apiTimeout
-	apiTimeout = 100 * time.Millisecond
-	t.Cleanup(func() { apiTimeout = saved })
+	// The other commands are bounded by -timeout (default 1m, shown above).
 	s := hipopaytest.NewServer()
 	t.Cleanup(s.Close)
 	conn := []string{"-merchant", s.MerchantNo, "-key", writeKey(t, s), "-base-url", s.URL}
 	s.SetLatency(400 * time.Millisecond)
 	today := time.Now().In(hipopay.ChinaTimeZone()).Format("20060102")
 
-	code, _, errOut = runCLI(t, append(append([]string{"forex-rate"}, conn...), "-currency", "USD")...)
-	assert.Equal(t, 1, code, "the default timeout applies to the other commands")
+	code, _, errOut = runCLI(t, append(append([]string{"forex-rate"}, conn...), "-currency", "USD", "-timeout", "100ms")...)
+	assert.Equal(t, 1, code, "-timeout bounds the other commands")
 	assert.Contains(t, errOut, "deadline")
 
 	code, out, errOut := runCLI(t, append(append([]string{"bill"}, conn...), "-start", today)...)
