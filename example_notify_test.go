@@ -21,9 +21,11 @@ func ExampleNewNotificationHandler() {
 		log.Fatal(err)
 	}
 	handler := hipopay.NewNotificationHandler(pub, func(ctx context.Context, n *hipopay.PaymentNotification) error {
-		// Mark the order n.OutTradeID paid (checking n.Amount and
-		// n.Currency against it) and commit; return an error to have
-		// HipoPay deliver the notification again.
+		// Mark the order n.OutTradeID paid and commit. Return an error
+		// only when a later delivery can succeed (the database is down):
+		// HipoPay then delivers it again. When n.Amount or n.Currency do
+		// not match the order, retries cannot help: record it, alert
+		// someone, and return nil.
 		fmt.Println("paid:", n.OutTradeID, n.Amount, n.Currency, "at", n.FinishTime.Format(time.DateTime))
 		return nil
 	})

@@ -40,13 +40,14 @@ var ErrNotificationTooLarge = errors.New("hipopay: notification body too large")
 
 // ErrMalformedNotification is matched (errors.Is) when a notification's body
 // cannot be read or parsed as a form, or when a verified notification lacks
-// payment_no or has a field of the wrong shape (a time, promotion_detail).
-// The handler answers it with 400.
+// payment_no. The handler answers it with 400. (A verified notification
+// with a field of the wrong shape, a time or promotion_detail, is not an
+// error: see PaymentNotification.Unparsed.)
 var ErrMalformedNotification = errors.New("hipopay: malformed notification")
 
 // PaymentNotification is a verified payment notification.
 type PaymentNotification struct {
-	Status                                PaymentStatus // PAID: HipoPay notifies only paid orders
+	Status                                PaymentStatus // PAID: HipoPay notifies only paid orders (see NewNotificationHandler for others)
 	TradeType, ExchangeRate               string
 	PaymentNo, OutTradeID                 string
 	Currency, SettleCurrency, PayCurrency Currency
@@ -56,6 +57,14 @@ type PaymentNotification struct {
 	PromotionDetail                       []Promotion // response_version 3.0
 	Timestamp                             string      // the Timestamp header
 	Fields                                url.Values  // every field as received, unknown ones included
+
+	// Unparsed names the fields of this verified notification whose value
+	// did not parse ("trade_time", "finish_time", "promotion_detail"), in
+	// that order; nil when all did. Their typed field is left zero, the raw
+	// value is in Fields. HipoPay signed them, so the notification is not
+	// refused for it: a refusal would have HipoPay deliver a paid order's
+	// notification again and again, never processed.
+	Unparsed []string
 }
 
 // Promotion is one entry of promotion_detail (response_version 3.0): a
@@ -95,7 +104,9 @@ type NotificationFunc func(ctx context.Context, n *PaymentNotification) error
 // It reads at most DefaultMaxNotificationBytes and parses the body as a form
 // whatever its Content-Type. Errors match ErrNotificationTooLarge,
 // ErrMalformedNotification, or ErrInvalidSignature (a missing or wrong
-// Signature, a missing Timestamp); see ParseNotificationRequest.
+// Signature, a missing Timestamp); see ParseNotificationRequest. A verified
+// notification with a time or promotion_detail that does not parse is
+// returned with a nil error, that field zero and named in Unparsed.
 func (c *Client) ParseNotification(r *http.Request) (*PaymentNotification, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil *Client", ErrInvalidSignature)
@@ -110,18 +121,34 @@ func (c *Client) ParseNotification(r *http.Request) (*PaymentNotification, error
 //
 // It reads the body once, at most maxBytes (DefaultMaxNotificationBytes
 // when maxBytes <= 0), and parses it as a form whatever the Content-Type
-// says (HipoPay may send none, or a wrong one). It does not check the
-// method. What can go wrong: a body over the limit
-// (ErrNotificationTooLarge); a body that cannot be read or is not a form
-// (ErrMalformedNotification); a missing Timestamp, a missing or wrong
-// Signature (ErrInvalidSignature); then, after verification, the errors of
-// ParseNotificationForm.
+// says (HipoPay may send none, or a wrong one): pairs are split on '&'
+// only (a raw ';' is part of a value, unlike url.ParseQuery), each at its
+// first '=', and unescaped as url.QueryUnescape does. It does not check
+// the method.
+//
+// When middleware already consumed the body with r.ParseForm (the body is
+// empty but r.PostForm is not), it verifies r.PostForm instead.
+//
+// When the signature does not verify and the body ends in line breaks
+// (CR/LF, which some proxies append), it verifies once more without them:
+// that accepts only what HipoPay signed.
+//
+// What can go wrong: a body over the limit (ErrNotificationTooLarge); a
+// body that cannot be read or is not a form (ErrMalformedNotification); a
+// missing Timestamp, a missing or wrong Signature (ErrInvalidSignature);
+// then, after verification, a missing payment_no (ErrMalformedNotification).
+// A verified notification with a time or promotion_detail that does not
+// parse is returned with a nil error (see PaymentNotification.Unparsed).
 func ParseNotificationRequest(pub *rsa.PublicKey, r *http.Request, maxBytes int64) (*PaymentNotification, error) {
-	fields, err := readNotificationForm(r, maxBytes)
+	fields, raw, err := readNotificationForm(r, maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	return ParseNotificationForm(pub, fields, r.Header.Get("Timestamp"), r.Header.Get("Signature"))
+	timestamp := r.Header.Get("Timestamp")
+	if fields, err = verifyNotification(pub, fields, raw, timestamp, r.Header.Get("Signature")); err != nil {
+		return nil, err
+	}
+	return notificationOf(fields, timestamp)
 }
 
 // ParseNotificationForm verifies a payment notification's fields, exactly as
@@ -134,22 +161,48 @@ func ParseNotificationRequest(pub *rsa.PublicKey, r *http.Request, maxBytes int6
 // HipoPay calls: POST to the merchant's notify_url.
 //
 // What can go wrong: a missing timestamp or a missing or wrong signature
-// (ErrInvalidSignature); a verified notification without payment_no or
-// with a time or promotion_detail that does not parse
-// (ErrMalformedNotification). Errors never contain the signature.
+// (ErrInvalidSignature); a verified notification without payment_no
+// (ErrMalformedNotification). A verified notification with a time or
+// promotion_detail that does not parse is returned with a nil error, that
+// field zero and named in Unparsed. Errors never contain the signature.
+// (Only the functions that read the body themselves retry without a
+// trailing line break: here the body is gone.)
 func ParseNotificationForm(pub *rsa.PublicKey, fields url.Values, timestamp, signature string) (*PaymentNotification, error) {
-	if timestamp == "" {
-		return nil, fmt.Errorf("%w: Timestamp header is missing", ErrInvalidSignature)
-	}
-	// Verify first, over the raw fields: nothing is trusted, re-formatted
-	// or dropped before.
-	if err := VerifyNotificationSignature(pub, fields, timestamp, signature); err != nil {
+	fields, err := verifyNotification(pub, fields, "", timestamp, signature)
+	if err != nil {
 		return nil, err
 	}
 	return notificationOf(fields, timestamp)
 }
 
-// notificationOf types the fields of a verified notification.
+// verifyNotification verifies fields, parsed from the body raw ("" when
+// the body is not at hand), against timestamp and signature, and returns
+// the fields verified: fields, or those of raw without its trailing CR/LF
+// when only they verify.
+func verifyNotification(pub *rsa.PublicKey, fields url.Values, raw, timestamp, signature string) (url.Values, error) {
+	if timestamp == "" {
+		return nil, fmt.Errorf("%w: Timestamp header is missing", ErrInvalidSignature)
+	}
+	// Verify first, over the raw fields: nothing is trusted, re-formatted
+	// or dropped before.
+	err := VerifyNotificationSignature(pub, fields, timestamp, signature)
+	if err == nil {
+		return fields, nil
+	}
+	// A proxy may have appended a line break to the body, which then ends
+	// the last value. Verifying without it accepts only what HipoPay
+	// signed.
+	if trimmed := strings.TrimRight(raw, "\r\n"); len(trimmed) < len(raw) {
+		if f, perr := parseNotificationBody(trimmed); perr == nil && VerifyNotificationSignature(pub, f, timestamp, signature) == nil {
+			return f, nil
+		}
+	}
+	return nil, err
+}
+
+// notificationOf types the fields of a verified notification. Only a
+// missing payment_no is an error; a field that does not parse is left zero
+// and named in Unparsed.
 func notificationOf(fields url.Values, timestamp string) (*PaymentNotification, error) {
 	get := func(name string) string {
 		if vs := fields[name]; len(vs) > 0 {
@@ -179,13 +232,16 @@ func notificationOf(fields url.Values, timestamp string) (*PaymentNotification, 
 	}
 	var err error
 	if n.TradeTime, err = parseTime(get("trade_time")); err != nil {
-		return nil, fmt.Errorf("%w: trade_time: %w", ErrMalformedNotification, err)
+		n.TradeTime = time.Time{}
+		n.Unparsed = append(n.Unparsed, "trade_time")
 	}
 	if n.FinishTime, err = parseTime(get("finish_time")); err != nil {
-		return nil, fmt.Errorf("%w: finish_time: %w", ErrMalformedNotification, err)
+		n.FinishTime = time.Time{}
+		n.Unparsed = append(n.Unparsed, "finish_time")
 	}
 	if n.PromotionDetail, err = parsePromotions(get("promotion_detail")); err != nil {
-		return nil, fmt.Errorf("%w: promotion_detail: %w", ErrMalformedNotification, err)
+		n.PromotionDetail = nil
+		n.Unparsed = append(n.Unparsed, "promotion_detail")
 	}
 	return n, nil
 }
@@ -419,24 +475,84 @@ func (sc *promotionScanner) number() (string, bool) {
 }
 
 // readNotificationForm reads r's body once, at most maxBytes, and parses it
-// as a form whatever its Content-Type.
-func readNotificationForm(r *http.Request, maxBytes int64) (url.Values, error) {
-	if r == nil || r.Body == nil {
-		return nil, fmt.Errorf("%w: no request body", ErrMalformedNotification)
+// as a form whatever its Content-Type; it returns the fields and the body.
+// A body already consumed by r.ParseForm (empty, with r.PostForm filled)
+// gives r.PostForm and an empty body.
+func readNotificationForm(r *http.Request, maxBytes int64) (fields url.Values, raw string, err error) {
+	if r == nil {
+		return nil, "", fmt.Errorf("%w: no request", ErrMalformedNotification)
+	}
+	if r.Body == nil {
+		if len(r.PostForm) > 0 {
+			return r.PostForm, "", nil
+		}
+		return nil, "", fmt.Errorf("%w: no request body", ErrMalformedNotification)
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxNotificationBytes
 	}
 	if r.ContentLength > maxBytes {
-		return nil, fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", ErrNotificationTooLarge, r.ContentLength, maxBytes)
+		return nil, "", fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", ErrNotificationTooLarge, r.ContentLength, maxBytes)
 	}
 	body, err := readNotificationBody(r.Body, r.ContentLength, maxBytes)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	fields, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+	if len(body) == 0 && len(r.PostForm) > 0 {
+		// Middleware read the body with r.ParseForm: its fields are all
+		// that is left, and verification tells whether they are complete.
+		return r.PostForm, "", nil
+	}
+	raw = string(body)
+	if fields, err = parseNotificationBody(raw); err != nil {
+		return nil, "", err
+	}
+	return fields, raw, nil
+}
+
+// maxNotificationFields bounds the pairs of a notification's body, as
+// url.ParseQuery's default does; a real notification has about 20.
+const maxNotificationFields = 10000
+
+// parseNotificationBody parses a form body: pairs separated by '&' only,
+// empty pairs skipped, each split at its first '=' (a pair without one is
+// a name with an empty value), names and values unescaped with
+// url.QueryUnescape ('+' is a space), an invalid escape refused. Repeated
+// names keep their values in order. Where url.ParseQuery succeeds it gives
+// the same result; unlike it, a raw ';' is text, not an error. The values
+// share memory with body when they hold no escape.
+func parseNotificationBody(body string) (url.Values, error) {
+	pairs := strings.Count(body, "&") + 1
+	if pairs > maxNotificationFields {
+		return nil, fmt.Errorf("%w: body has more than %d fields", ErrMalformedNotification, maxNotificationFields)
+	}
+	fields := make(url.Values, min(pairs, 64))
+	// One backing array for the values: a name seen once (nearly all of
+	// them) takes a one-element slice of it, capped so that a repeated
+	// name's append copies instead of overwriting its neighbour.
+	values := make([]string, pairs)
+	used := 0
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+		}
+		if vs, ok := fields[name]; ok {
+			fields[name] = append(vs, value)
+			continue
+		}
+		values[used] = value
+		fields[name] = values[used : used+1 : used+1]
+		used++
 	}
 	return fields, nil
 }
@@ -569,7 +685,7 @@ func (c *Client) NotificationHandler(fn NotificationFunc, opts ...HandlerOption)
 
 // NewNotificationHandler returns an http.Handler that verifies HipoPay's
 // payment notifications with pub (HipoPay's callback public key) and runs
-// fn at most once to success per payment_no.
+// fn at most once to success per payment_no and status.
 //
 // HipoPay calls: POST to the merchant's notify_url, and again (up to 10
 // more times over almost an hour) until it gets 200 with the body
@@ -581,11 +697,24 @@ func (c *Client) NotificationHandler(fn NotificationFunc, opts ...HandlerOption)
 // Otherwise it answers, with a short plain-text body: 405 for any method
 // but POST; 413 for a body over the limit (WithMaxBodyBytes, 1 MiB by
 // default); 400 for a body that is not a form, or a verified notification
-// without payment_no or with a field that does not parse; 401 for a
-// missing or wrong Signature, a missing Timestamp, or a stale one when
-// WithTimestampTolerance is set; 500 when fn returned an error or panicked
-// (the panic is recovered and logged, nothing is recorded), so that HipoPay
-// delivers again and fn runs again.
+// without payment_no; 401 for a missing or wrong Signature, a missing
+// Timestamp, or a stale one when WithTimestampTolerance is set; 500 when
+// fn returned an error or panicked (the panic is recovered and logged,
+// nothing is recorded), so that HipoPay delivers again and fn runs again.
+//
+// The body is read as ParseNotificationRequest does: as a form whatever
+// its Content-Type, r.PostForm when middleware already consumed it, and
+// verified once more without a trailing line break a proxy added. A
+// verified notification whose time or promotion_detail does not parse is
+// not refused (HipoPay would deliver it again and again): fn gets it with
+// that field zero and named in Unparsed, and the handler logs a warning
+// naming the field.
+//
+// Deliveries are deduplicated by the store under a key: the payment_no for
+// a PAID notification (the only status HipoPay notifies), and payment_no,
+// a zero byte and the status for any other status, so that processing,
+// say, a CLOSED notification never makes a later PAID one of the same
+// payment a duplicate.
 //
 // By default it deduplicates in memory, per handler (see MemoryStore): a
 // restart or a second instance forgets, so fn should still be idempotent,
@@ -616,7 +745,7 @@ func (h *notificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		h.refuse(ctx, w, r, http.StatusMethodNotAllowed, nil)
 		return
 	}
-	fields, err := readNotificationForm(r, h.cfg.maxBytes)
+	fields, raw, err := readNotificationForm(r, h.cfg.maxBytes)
 	if err != nil {
 		h.refuse(ctx, w, r, statusOf(err), err)
 		return
@@ -629,10 +758,19 @@ func (h *notificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
-	n, err := ParseNotificationForm(h.pub, fields, timestamp, r.Header.Get("Signature"))
+	if fields, err = verifyNotification(h.pub, fields, raw, timestamp, r.Header.Get("Signature")); err != nil {
+		h.refuse(ctx, w, r, statusOf(err), err)
+		return
+	}
+	n, err := notificationOf(fields, timestamp)
 	if err != nil {
 		h.refuse(ctx, w, r, statusOf(err), err)
 		return
+	}
+	for _, name := range n.Unparsed {
+		// The field's name only: the value is the sender's text.
+		h.log(ctx, slog.LevelWarn, "hipopay: a field of a verified notification does not parse; it is left zero, its raw value is in Fields",
+			slog.String("field", name), slog.String("payment_no", n.PaymentNo), slog.String("out_trade_id", n.OutTradeID))
 	}
 	if h.fn == nil {
 		h.log(ctx, slog.LevelError, "hipopay: notification handler has a nil NotificationFunc", slog.String("payment_no", n.PaymentNo))
@@ -662,7 +800,7 @@ func (h *notificationHandler) process(ctx context.Context, n *PaymentNotificatio
 			ran, err = false, fmt.Errorf("hipopay: notification store panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return h.cfg.store.Process(ctx, n.PaymentNo, func(ctx context.Context) (err error) {
+	return h.cfg.store.Process(ctx, notificationKey(n), func(ctx context.Context) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("hipopay: NotificationFunc panicked: %v\n%s", p, debug.Stack())
@@ -670,6 +808,16 @@ func (h *notificationHandler) process(ctx context.Context, n *PaymentNotificatio
 		}()
 		return h.fn(ctx, n)
 	})
+}
+
+// notificationKey is the deduplication key of n: its payment_no when PAID,
+// else payment_no, a zero byte and the status, so that a processed
+// notification of another status never hides a later PAID one.
+func notificationKey(n *PaymentNotification) string {
+	if n.Status == PaymentStatusPaid {
+		return n.PaymentNo
+	}
+	return n.PaymentNo + "\x00" + string(n.Status)
 }
 
 // checkFresh refuses a Timestamp (Unix seconds) further than the tolerance
@@ -724,7 +872,10 @@ func (h *notificationHandler) log(ctx context.Context, level slog.Level, msg str
 // serves several instances.
 type NotificationStore interface {
 	// Process runs fn for paymentNo unless that payment was already
-	// processed. It holds a lock for paymentNo while fn runs: concurrent
+	// processed. The handler passes the notification's deduplication key
+	// as paymentNo: the payment_no itself for a PAID notification,
+	// payment_no + "\x00" + status for any other status (see
+	// NewNotificationHandler); a store should keep it as an opaque string. It holds a lock for paymentNo while fn runs: concurrent
 	// calls for the same payment wait for it. When fn returns nil the
 	// payment is recorded as processed (together with fn's own effects,
 	// when fn works through the store's transaction), and later or waiting

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 )
 
@@ -90,6 +91,12 @@ func WithSQLTable(name string) SQLStoreOption {
 // concurrent use; with SQLDialectPostgres, also by several processes
 // sharing the database.
 //
+// The payment_no column holds the handler's deduplication key: the
+// payment number itself for a PAID notification; for another status the
+// key has a zero byte (see NotificationStore), which PostgreSQL's text
+// cannot hold, so the store writes it "%00" (and a '%' "%25"). A key
+// without either, every payment number, is written as it is.
+//
 // Each Process call runs in one database transaction, which it hands to fn
 // through the context (TxFromContext). When fn does its work (marking the
 // order paid) through that transaction, the work and the mark commit
@@ -97,10 +104,20 @@ func WithSQLTable(name string) SQLStoreOption {
 // neither, and HipoPay's next delivery processes the payment again.
 //
 // On PostgreSQL the transaction is READ COMMITTED whatever the database's
-// default, and holds pg_advisory_xact_lock(k) while it checks the mark,
-// runs fn and writes the mark, where k is the FNV-1a 64-bit hash of the
-// table name, a zero byte and the payment number, as a signed 64-bit
-// integer. Within one SQLStore, calls for the same payment also wait for
+// default. It takes pg_advisory_xact_lock(k), where k is the FNV-1a 64-bit
+// hash of the table name as written to WithSQLTable, a zero byte and the
+// payment number, as a signed 64-bit integer; then it writes the mark
+// first (INSERT ... ON CONFLICT DO NOTHING): no row written means the
+// payment was processed, and Process returns without calling fn. Then it
+// runs fn and commits; fn failing rolls the mark back with fn's effects.
+// Exactly-once does not depend on the advisory lock: the mark's primary
+// key does it, since a second transaction inserting the same payment
+// waits for the first one's row and writes nothing once it is committed.
+// So stores that name one table differently ("Marks", "marks",
+// "public.marks") and so get different lock keys are still correct. The
+// lock only keeps duplicates queued (and instances of earlier versions of
+// this SDK, which checked the mark before running fn, serialized with
+// this one). Within one SQLStore, calls for the same payment also wait for
 // each other in process first, so that duplicates do not each hold a
 // connection while they wait.
 //
@@ -215,10 +232,11 @@ func (s *SQLStore) CreateTable(ctx context.Context) error {
 }
 
 // Processed reports whether paymentNo's notification was processed (its mark
-// is committed). It fails when the database does.
+// is committed). paymentNo is a key as the handler passes it to Process (a
+// PAID notification's payment number). It fails when the database does.
 func (s *SQLStore) Processed(ctx context.Context, paymentNo string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM "+s.table+" WHERE payment_no = "+s.placeholder(1), paymentNo).Scan(&one)
+	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM "+s.table+" WHERE payment_no = "+s.placeholder(1), sqlMarkKey(paymentNo)).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -239,10 +257,9 @@ func (s *SQLStore) Processed(ctx context.Context, paymentNo string) (bool, error
 //     with whatever fn did through the transaction.
 //   - ran == false, err != nil: fn was not called and nothing was recorded:
 //     ctx ended while waiting for the payment's lock, or the database failed
-//     (begin, lock, check).
+//     (begin, lock, writing the mark).
 //   - ran == true, err != nil: fn was called and nothing was recorded: fn's
-//     own error, returned as is, or the store's failure to write the mark or
-//     to commit, wrapped. The transaction was rolled back, fn's effects made
+//     own error, returned as is, or the store's failure to commit, wrapped. The transaction was rolled back, fn's effects made
 //     through it with it. When the connection is lost during the commit the
 //     outcome is unknown to the database client: the commit may have taken
 //     place, and then the next delivery finds the mark and is acknowledged
@@ -261,11 +278,12 @@ func (s *SQLStore) Process(ctx context.Context, paymentNo string, fn func(ctx co
 		return false, errors.New("hipopay: sql store: nil function")
 	}
 	if s.dialect == SQLDialectSQLite {
-		return s.processSQLite(ctx, paymentNo, fn)
+		return s.processSQLite(ctx, sqlMarkKey(paymentNo), fn)
 	}
-	return s.processPostgres(ctx, paymentNo, fn)
+	return s.processPostgres(ctx, sqlMarkKey(paymentNo), fn)
 }
 
+// processPostgres runs fn for the mark key paymentNo (see sqlMarkKey).
 func (s *SQLStore) processPostgres(ctx context.Context, paymentNo string, fn func(ctx context.Context) error) (bool, error) {
 	unlock, err := s.payments.lock(ctx, paymentNo)
 	if err != nil {
@@ -273,10 +291,10 @@ func (s *SQLStore) processPostgres(ctx context.Context, paymentNo string, fn fun
 	}
 	defer unlock()
 
-	// READ COMMITTED: each statement sees what was committed before it
-	// started, so the check after the lock sees the mark of the
-	// transaction that held the lock before. Under REPEATABLE READ the
-	// snapshot would predate the wait.
+	// READ COMMITTED: the insert below, meeting the uncommitted mark of
+	// another transaction, waits for it and then writes nothing if it
+	// committed, or the mark if it rolled back. Under REPEATABLE READ the
+	// first case would be a serialization failure.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, fmt.Errorf("hipopay: sql store: payment %s: begin: %w", paymentNo, err)
@@ -288,23 +306,26 @@ func (s *SQLStore) processPostgres(ctx context.Context, paymentNo string, fn fun
 		}
 	}()
 
+	// The lock queues duplicates; the mark, written first, decides.
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sqlLockKey(s.table, paymentNo)); err != nil {
 		return false, fmt.Errorf("hipopay: sql store: payment %s: lock: %w", paymentNo, err)
 	}
-	var one int
-	err = tx.QueryRowContext(ctx, "SELECT 1 FROM "+s.table+" WHERE payment_no = $1", paymentNo).Scan(&one)
-	switch {
-	case err == nil:
-		return false, nil // processed before; the deferred rollback ends the transaction
-	case !errors.Is(err, sql.ErrNoRows):
-		return false, fmt.Errorf("hipopay: sql store: payment %s: check: %w", paymentNo, err)
+	res, err := tx.ExecContext(ctx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING", paymentNo)
+	if err != nil {
+		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
+	}
+	if n == 0 {
+		// Processed before. The transaction wrote nothing: the deferred
+		// rollback ends it and releases the lock.
+		return false, nil
 	}
 
 	if err := fn(context.WithValue(ctx, sqlTxKey{}, tx)); err != nil {
-		return true, err
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now())", paymentNo); err != nil {
-		return true, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
+		return true, err // the deferred rollback takes the mark back
 	}
 	if err := tx.Commit(); err != nil {
 		return true, fmt.Errorf("hipopay: sql store: payment %s: commit: %w", paymentNo, err)
@@ -313,6 +334,7 @@ func (s *SQLStore) processPostgres(ctx context.Context, paymentNo string, fn fun
 	return true, nil
 }
 
+// processSQLite runs fn for the mark key paymentNo (see sqlMarkKey).
 func (s *SQLStore) processSQLite(ctx context.Context, paymentNo string, fn func(ctx context.Context) error) (bool, error) {
 	select {
 	case s.writer <- struct{}{}:
@@ -376,6 +398,29 @@ type sqlTxKey struct{}
 func TxFromContext(ctx context.Context) (tx *sql.Tx, ok bool) {
 	tx, ok = ctx.Value(sqlTxKey{}).(*sql.Tx)
 	return tx, ok && tx != nil
+}
+
+// sqlMarkKey is how a deduplication key is written in the payment_no
+// column: '%' as "%25" and a zero byte (which PostgreSQL's text cannot
+// hold) as "%00", every other byte as it is. It is injective, and a key
+// with neither, every payment number, is unchanged.
+func sqlMarkKey(key string) string {
+	if !strings.ContainsAny(key, "%\x00") {
+		return key
+	}
+	var b strings.Builder
+	b.Grow(len(key) + 4)
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '%':
+			b.WriteString("%25")
+		case 0:
+			b.WriteString("%00")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // sqlLockKey is the advisory lock key of name within table: FNV-1a 64 of

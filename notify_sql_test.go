@@ -208,11 +208,12 @@ func TestSQLStorePostgresStatements(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ran)
 	assert.True(t, sawTx, "fn's context carries the transaction")
+	// The mark is written first: the primary key, not the lock, makes
+	// processing exactly-once.
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
 		"SELECT pg_advisory_xact_lock($1)",
-		"SELECT 1 FROM marks WHERE payment_no = $1",
-		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now())",
+		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
 		"COMMIT",
 	}, f.steps())
 
@@ -223,7 +224,7 @@ func TestSQLStorePostgresStatements(t *testing.T) {
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
 		"SELECT pg_advisory_xact_lock($1)",
-		"SELECT 1 FROM marks WHERE payment_no = $1",
+		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
 		"ROLLBACK",
 	}, f.steps())
 
@@ -327,13 +328,49 @@ func TestSQLStoreDatabaseFailures(t *testing.T) {
 	assert.ErrorIs(t, err, lockErr)
 	assert.Equal(t, "ROLLBACK", f.steps()[len(f.steps())-1])
 
-	s, f = newFakeStore(t)
-	markErr := errors.New("permission denied")
-	f.execErr["INSERT"] = markErr
-	ran, err = s.Process(context.Background(), "P1", func(context.Context) error { return nil })
-	assert.True(t, ran)
-	assert.ErrorIs(t, err, markErr)
-	assert.NotContains(t, f.steps(), "COMMIT")
+	// The mark is written before fn: failing to write it, fn is not
+	// called.
+	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+		s, f = newFakeStore(t, WithSQLDialect(d))
+		markErr := errors.New("permission denied")
+		f.execErr["INSERT"] = markErr
+		called = false
+		ran, err = s.Process(context.Background(), "P1", func(context.Context) error { called = true; return nil })
+		assert.False(t, ran, d)
+		assert.False(t, called, d)
+		assert.ErrorIs(t, err, markErr, d)
+		assert.NotContains(t, f.steps(), "COMMIT", d)
+	}
+}
+
+func TestSQLStoreKeysWithZeroBytes(t *testing.T) {
+	// The handler's key of a non-PAID notification has a zero byte, which
+	// PostgreSQL's text cannot hold: it is written %00 ('%' as %25), and
+	// a payment number is written as it is.
+	assert.Equal(t, "2023111418154204114199308", sqlMarkKey("2023111418154204114199308"))
+	assert.Equal(t, "P1%00CLOSED", sqlMarkKey("P1\x00CLOSED"))
+	assert.Equal(t, "a%2500b%00", sqlMarkKey("a%00b\x00"))
+	assert.NotEqual(t, sqlMarkKey("P1%00CLOSED"), sqlMarkKey("P1\x00CLOSED"))
+
+	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+		t.Run(d.String(), func(t *testing.T) {
+			s, f := newFakeStore(t, WithSQLDialect(d))
+			ctx := context.Background()
+			ran, err := s.Process(ctx, "P1\x00CLOSED", func(context.Context) error { return nil })
+			require.NoError(t, err)
+			assert.True(t, ran)
+			assert.Equal(t, map[string]bool{"P1%00CLOSED": true}, f.marked)
+			processed, err := s.Processed(ctx, "P1\x00CLOSED")
+			require.NoError(t, err)
+			assert.True(t, processed)
+			processed, err = s.Processed(ctx, "P1")
+			require.NoError(t, err)
+			assert.False(t, processed, "the PAID notification of the payment is still to process")
+			ran, err = s.Process(ctx, "P1", func(context.Context) error { return nil })
+			require.NoError(t, err)
+			assert.True(t, ran)
+		})
+	}
 }
 
 func TestSQLStoreRefusesEmptyPaymentAndNilFn(t *testing.T) {

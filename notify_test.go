@@ -465,7 +465,7 @@ func TestNotificationHandlerMalformed(t *testing.T) {
 	v3, _, _ := f.vector(t, "paid_response_version_3")
 
 	// Bodies that are not forms: 400, before any signature check.
-	for _, body := range []string{"a=%zz", "%", "a=1;b=2", "a=%G0"} {
+	for _, body := range []string{"a=%zz", "%", "a=%G0", "a=1;b=%", "x%2=1"} {
 		var calls callCounter
 		h := NewNotificationHandler(f.pub, calls.fn)
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
@@ -477,13 +477,9 @@ func TestNotificationHandlerMalformed(t *testing.T) {
 		assert.Zero(t, calls.n.Load())
 	}
 
-	// Signed notifications whose typed fields do not parse: 400, fn not
-	// called. Unsigned, the same bodies are 401: verification comes first.
+	// A signed notification without payment_no: 400, fn not called.
+	// Unsigned, the same bodies are 401: verification comes first.
 	for name, bad := range map[string]url.Values{
-		"trade_time":         withField(fields, "trade_time", "yesterday", false),
-		"finish_time":        withField(fields, "finish_time", "2023-13-45 99:00:00", false),
-		"promotion_detail":   withField(v3, "promotion_detail", "[{", false),
-		"promotion nested":   withField(v3, "promotion_detail", `[{"name":{"a":1}}]`, false),
 		"payment_no missing": withoutField(fields, "payment_no"),
 		"payment_no empty":   withField(fields, "payment_no", "", false),
 	} {
@@ -501,6 +497,17 @@ func TestNotificationHandlerMalformed(t *testing.T) {
 		assert.Zero(t, calls.n.Load(), name)
 	}
 
+	// Unsigned notifications with odd typed fields: still 401.
+	for _, bad := range []url.Values{
+		withField(fields, "trade_time", "yesterday", false),
+		withField(v3, "promotion_detail", "[{", false),
+	} {
+		var calls callCounter
+		h := NewNotificationHandler(f.pub, calls.fn)
+		assert.Equal(t, http.StatusUnauthorized, serveNotify(h, notifyRequest(http.MethodPost, bad, ts, "AAAA")).Code)
+		assert.Zero(t, calls.n.Load())
+	}
+
 	// Nothing panics on odd requests.
 	_, err := ParseNotificationRequest(f.pub, nil, 0)
 	assert.ErrorIs(t, err, ErrMalformedNotification)
@@ -510,6 +517,282 @@ func TestNotificationHandlerMalformed(t *testing.T) {
 	_, err = nilClient.ParseNotification(notifyRequest(http.MethodPost, fields, ts, "AAAA"))
 	assert.Error(t, err)
 	assert.Equal(t, http.StatusUnauthorized, serveNotify(nilClient.NotificationHandler(nil), notifyRequest(http.MethodPost, fields, ts, "AAAA")).Code)
+}
+
+func TestNotificationSignedWithUnparsableFields(t *testing.T) {
+	// HipoPay signed it: refusing would have it delivered again and again,
+	// and the paid order never processed. fn gets it, the field zero and
+	// named in Unparsed; the handler warns, naming the field, not the value.
+	f := newNotifyFixture(t)
+	fields, ts, _ := f.vector(t, "paid_basic")
+	v3, _, _ := f.vector(t, "paid_response_version_3")
+	for name, tc := range map[string]struct {
+		fields url.Values
+		field  string
+		value  string
+	}{
+		"trade_time other layout": {withField(fields, "trade_time", "2023/11/14 18:15:42", false), "trade_time", "2023/11/14 18:15:42"},
+		"trade_time words":        {withField(fields, "trade_time", "yesterday", false), "trade_time", "yesterday"},
+		"finish_time":             {withField(fields, "finish_time", "2023-13-45 99:00:00", false), "finish_time", "2023-13-45 99:00:00"},
+		"promotion_detail":        {withField(v3, "promotion_detail", "[{", false), "promotion_detail", "[{"},
+		"promotion nested":        {withField(v3, "promotion_detail", `[{"name":{"a":1}}]`, false), "promotion_detail", `[{"name":{"a":1}}]`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			var got *PaymentNotification
+			h := NewNotificationHandler(f.pub, func(ctx context.Context, n *PaymentNotification) error {
+				got = n
+				return nil
+			}, WithHandlerLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			assertSuccess(t, serveNotify(h, f.signedRequest(t, tc.fields, ts)))
+			require.NotNil(t, got, "fn must run")
+			assert.Equal(t, []string{tc.field}, got.Unparsed)
+			assert.Equal(t, tc.value, got.Fields.Get(tc.field), "the raw value stays in Fields")
+			assert.Equal(t, tc.fields.Get("payment_no"), got.PaymentNo)
+			switch tc.field {
+			case "trade_time":
+				assert.True(t, got.TradeTime.IsZero())
+				assert.False(t, got.FinishTime.IsZero(), "the other fields are typed as usual")
+			case "finish_time":
+				assert.True(t, got.FinishTime.IsZero())
+				assert.False(t, got.TradeTime.IsZero())
+			case "promotion_detail":
+				assert.Nil(t, got.PromotionDetail)
+				assert.Equal(t, "CMB_DEBIT", got.BankType)
+			}
+			out := logs.String()
+			assert.Contains(t, out, `"level":"WARN"`)
+			assert.Contains(t, out, `"field":"`+tc.field+`"`)
+			assert.NotContains(t, out, strings.Trim(fmt.Sprintf("%q", tc.value), `"`), "the value is not logged")
+
+			n, err := ParseNotificationRequest(f.pub, f.signedRequest(t, tc.fields, ts), 0)
+			require.NoError(t, err)
+			assert.Equal(t, []string{tc.field}, n.Unparsed)
+			n, err = ParseNotificationForm(f.pub, tc.fields, ts, f.sign(t, tc.fields, ts))
+			require.NoError(t, err)
+			assert.Equal(t, []string{tc.field}, n.Unparsed)
+		})
+	}
+
+	// All three at once, in order.
+	bad := withField(withField(withField(v3, "trade_time", "x", false), "finish_time", "y", false), "promotion_detail", "z", false)
+	n, err := ParseNotificationRequest(f.pub, f.signedRequest(t, bad, ts), 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"trade_time", "finish_time", "promotion_detail"}, n.Unparsed)
+
+	// The vectors parse: Unparsed is nil.
+	good, _, _ := f.vector(t, "paid_response_version_3")
+	n, err = ParseNotificationRequest(f.pub, f.signedRequest(t, good, ts), 0)
+	require.NoError(t, err)
+	assert.Nil(t, n.Unparsed)
+}
+
+func TestNotificationHandlerDeduplicatesPerStatus(t *testing.T) {
+	// A non-PAID notification that fn acknowledged must not make the
+	// payment's later PAID notification a duplicate.
+	f := newNotifyFixture(t)
+	paid, ts, _ := f.vector(t, "paid_basic")
+	closed := withField(paid, "status", "CLOSED", false)
+	var statuses []PaymentStatus
+	var mu sync.Mutex
+	h := NewNotificationHandler(f.pub, func(ctx context.Context, n *PaymentNotification) error {
+		mu.Lock()
+		defer mu.Unlock()
+		statuses = append(statuses, n.Status)
+		return nil
+	})
+	for _, fields := range []url.Values{closed, closed, paid, paid, closed} {
+		assertSuccess(t, serveNotify(h, f.signedRequest(t, fields, ts)))
+	}
+	assert.Equal(t, []PaymentStatus{"CLOSED", PaymentStatusPaid}, statuses)
+
+	// The keys the store sees.
+	var store keyRecordingStore
+	h = NewNotificationHandler(f.pub, func(context.Context, *PaymentNotification) error { return nil }, WithStore(&store))
+	for _, fields := range []url.Values{paid, closed, withoutField(paid, "status")} {
+		assertSuccess(t, serveNotify(h, f.signedRequest(t, fields, ts)))
+	}
+	p := paid.Get("payment_no")
+	assert.Equal(t, []string{p, p + "\x00CLOSED", p + "\x00"}, store.keys)
+}
+
+// keyRecordingStore is a NotificationStore that runs fn and keeps the keys.
+type keyRecordingStore struct {
+	mu   sync.Mutex
+	keys []string
+}
+
+func (s *keyRecordingStore) Process(ctx context.Context, key string, fn func(context.Context) error) (bool, error) {
+	s.mu.Lock()
+	s.keys = append(s.keys, key)
+	s.mu.Unlock()
+	return true, fn(ctx)
+}
+
+func TestNotificationRawSemicolon(t *testing.T) {
+	// A value HipoPay sends with a raw ';' (not percent-encoded) is text,
+	// as HipoPay signed it; url.ParseQuery would refuse the body.
+	f := newNotifyFixture(t)
+	fields, ts, _ := f.vector(t, "paid_response_version_3")
+	fields.Set("bank_type", "A;B")
+	sig := f.sign(t, fields, ts)
+	body := strings.ReplaceAll(fields.Encode(), "%3B", ";")
+	require.Contains(t, body, "bank_type=A;B")
+	newReq := func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/hipopay/notify", strings.NewReader(body))
+		r.Header.Set("Timestamp", ts)
+		r.Header.Set("Signature", sig)
+		return r
+	}
+	var got *PaymentNotification
+	h := NewNotificationHandler(f.pub, func(ctx context.Context, n *PaymentNotification) error { got = n; return nil })
+	assertSuccess(t, serveNotify(h, newReq()))
+	require.NotNil(t, got)
+	assert.Equal(t, "A;B", got.BankType)
+	assert.Equal(t, fields, got.Fields)
+	n, err := ParseNotificationRequest(f.pub, newReq(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, "A;B", n.BankType)
+}
+
+// formBodies are bodies for comparing parseNotificationBody with
+// url.ParseQuery.
+var formBodies = []string{
+	"", "&", "&&", "=", "a", "a=", "=b", "a=b", "a=b&", "&a=b", "a=b&&c=d", "a=b=c", "a==",
+	"a=1&a=2&b=3&a=4", "a+b=c+d", "a%20b=c%20d", "%41=%42", "a=%e4%bd%a0%E5%A5%BD", "a=%zz", "a=%", "a=%4", "%=1",
+	"a=1;b=2", "a=;", ";", "a;b=c", "a=%3B", "x=\n", "x=1\r\n", "a=\xff", "a=%ff", "+=+", "a=b+%2B+c",
+	"status=PAID&amount=8.88&payment_no=2023111418154204114199308&trade_time=2023-11-14+18%3A15%3A42",
+}
+
+func TestParseNotificationBodyMatchesParseQuery(t *testing.T) {
+	for _, body := range formBodies {
+		checkFormParser(t, body)
+	}
+	// A raw ';' is text.
+	got, err := parseNotificationBody("bank_type=A;B&a=1;;2&;=;")
+	require.NoError(t, err)
+	assert.Equal(t, url.Values{"bank_type": {"A;B"}, "a": {"1;;2"}, ";": {";"}}, got)
+	// Repeated names keep their values in order, without clobbering.
+	got, err = parseNotificationBody("a=1&b=2&a=3&c=4&a=5")
+	require.NoError(t, err)
+	assert.Equal(t, url.Values{"a": {"1", "3", "5"}, "b": {"2"}, "c": {"4"}}, got)
+	// The same bound on the number of pairs as url.ParseQuery.
+	_, err = parseNotificationBody(strings.Repeat("a=1&", maxNotificationFields))
+	assert.ErrorIs(t, err, ErrMalformedNotification)
+	_, err = parseNotificationBody(strings.Repeat("a=1&", maxNotificationFields-1) + "a=1")
+	assert.NoError(t, err)
+}
+
+// checkFormParser compares parseNotificationBody with url.ParseQuery: on a
+// body without ';' they agree exactly (both refuse, or both give the same
+// fields); on a body with ';' the result is url.ParseQuery's with every
+// ';' written %3B.
+func checkFormParser(t *testing.T, body string) {
+	t.Helper()
+	want, wantErr := url.ParseQuery(strings.ReplaceAll(body, ";", "%3B"))
+	got, err := parseNotificationBody(body)
+	if wantErr != nil {
+		require.Error(t, err, "%q: url.ParseQuery refuses it: %v", body, wantErr)
+		require.ErrorIs(t, err, ErrMalformedNotification, "%q", body)
+		return
+	}
+	require.NoError(t, err, "%q", body)
+	require.Equal(t, want, got, "%q", body)
+	if !strings.Contains(body, ";") {
+		direct, derr := url.ParseQuery(body)
+		require.NoError(t, derr)
+		require.Equal(t, direct, got, "%q", body)
+	}
+}
+
+func FuzzParseNotificationBody(f *testing.F) {
+	for _, body := range formBodies {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		checkFormParser(t, body)
+	})
+}
+
+func TestNotificationAfterParseForm(t *testing.T) {
+	// Middleware that called r.ParseForm left an empty body: the handler
+	// verifies r.PostForm instead of refusing with a misleading 401.
+	f := newNotifyFixture(t)
+	fields, ts, sig := f.vector(t, "paid_response_version_3")
+	consumed := func(fields url.Values, sig string) *http.Request {
+		r := notifyRequest(http.MethodPost, fields, ts, sig)
+		require.NoError(t, r.ParseForm())
+		return r
+	}
+	var calls callCounter
+	h := NewNotificationHandler(f.pub, calls.fn)
+	assertSuccess(t, serveNotify(h, consumed(fields, sig)))
+	assert.EqualValues(t, 1, calls.n.Load())
+	n, err := ParseNotificationRequest(f.pub, consumed(fields, sig), 0)
+	require.NoError(t, err)
+	assert.Equal(t, fields, n.Fields)
+	assert.Equal(t, "2023111418200004114199309", n.PaymentNo)
+
+	// A body set to nil after ParseForm too.
+	r := consumed(fields, sig)
+	r.Body = nil
+	_, err = ParseNotificationRequest(f.pub, r, 0)
+	require.NoError(t, err)
+
+	// r.PostForm is verified like a body: tampered, it is refused.
+	r = consumed(fields, sig)
+	r.PostForm.Set("amount", "0.01")
+	assert.Equal(t, http.StatusUnauthorized, serveNotify(NewNotificationHandler(f.pub, calls.fn), r).Code)
+	assert.EqualValues(t, 1, calls.n.Load())
+
+	// An empty body without PostForm is still refused.
+	r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(""))
+	r.Header.Set("Timestamp", ts)
+	r.Header.Set("Signature", sig)
+	assert.Equal(t, http.StatusUnauthorized, serveNotify(NewNotificationHandler(f.pub, calls.fn), r).Code)
+}
+
+func TestNotificationTrailingLineBreak(t *testing.T) {
+	// A proxy appended a line break to the body: the last value would end
+	// with it. Verified once more without it, the notification is taken,
+	// with the values HipoPay signed.
+	f := newNotifyFixture(t)
+	for _, name := range benchVectors {
+		fields, ts, sig := f.vector(t, name)
+		for _, tail := range []string{"\n", "\r\n", "\r\n\r\n", "&\n"} {
+			newReq := func(sig string) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hipopay/notify", strings.NewReader(fields.Encode()+tail))
+				r.Header.Set("Timestamp", ts)
+				r.Header.Set("Signature", sig)
+				return r
+			}
+			var got *PaymentNotification
+			h := NewNotificationHandler(f.pub, func(ctx context.Context, n *PaymentNotification) error { got = n; return nil })
+			assertSuccess(t, serveNotify(h, newReq(sig)))
+			require.NotNil(t, got, "%s %q", name, tail)
+			assert.Equal(t, fields, got.Fields, "%s %q", name, tail)
+			n, err := ParseNotificationRequest(f.pub, newReq(sig), 0)
+			require.NoError(t, err, "%s %q", name, tail)
+			assert.Equal(t, fields, n.Fields)
+
+			// Forged, it is still refused.
+			forged := f.sign(t, url.Values{"payment_no": {"1"}}, ts)
+			assert.Equal(t, http.StatusUnauthorized, serveNotify(h, newReq(forged)).Code)
+			_, err = ParseNotificationRequest(f.pub, newReq(forged), 0)
+			assert.ErrorIs(t, err, ErrInvalidSignature)
+		}
+	}
+
+	// What HipoPay signed with a line break in the value is taken as is.
+	fields, ts, _ := f.vector(t, "paid_basic")
+	fields.Set("trade_type", "MINIPROGRAM\n")
+	body := fields.Encode() // ...&trade_type=MINIPROGRAM%0A
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.TrimSuffix(body, "%0A")+"\n"))
+	r.Header.Set("Timestamp", ts)
+	r.Header.Set("Signature", f.sign(t, fields, ts))
+	n, err := ParseNotificationRequest(f.pub, r, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "MINIPROGRAM\n", n.TradeType)
 }
 
 func TestNotificationHandlerNilFunc(t *testing.T) {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +258,41 @@ func runFailingFn(t *testing.T, b *backend, panics bool) {
 	}
 	t.Logf("%s: the function %s once for each of %d payments (answered 500, nothing visible), then each was processed exactly once on a later delivery; order updates visible iff marked",
 		b.name, what, n+1)
+}
+
+// TestPostgresNonPaidThenPaid: a signed notification of another status,
+// processed and acknowledged, does not make the payment's PAID
+// notification a duplicate; both are deduplicated on their own.
+func TestPostgresNonPaidThenPaid(t *testing.T) { runNonPaidThenPaid(t, postgresBackend(t)) }
+
+// TestSQLiteNonPaidThenPaid is TestPostgresNonPaidThenPaid on SQLite.
+func TestSQLiteNonPaidThenPaid(t *testing.T) { runNonPaidThenPaid(t, sqliteBackend(t)) }
+
+func runNonPaidThenPaid(t *testing.T, b *backend) {
+	store := newStore(t, b, b.open(t))
+	k := loadKeys(t)
+	var statuses []string
+	h := newNotifyHandler(k.pub, store, func(ctx context.Context, fields url.Values) error {
+		statuses = append(statuses, fields.Get("status"))
+		return nil
+	})
+	paid := notificationFields(1)
+	closed := notificationFields(1)
+	closed.Set("status", "CLOSED")
+	for i, fields := range []url.Values{closed, closed, paid, paid, closed} {
+		ts := strconv.Itoa(1700000123 + i)
+		sig, err := k.signer.SignString(hipopay.NotificationStringToSign(fields, ts))
+		require.NoError(t, err)
+		r := httptest.NewRequest(http.MethodPost, "/hipopay/notify", strings.NewReader(fields.Encode()))
+		r.Header.Set("Timestamp", ts)
+		r.Header.Set("Signature", sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code, "delivery %d: %s", i, w.Body.String())
+		require.Equal(t, "success", w.Body.String())
+	}
+	assert.Equal(t, []string{"CLOSED", "PAID"}, statuses)
+	processed, err := store.Processed(context.Background(), paymentNo(1))
+	require.NoError(t, err)
+	assert.True(t, processed)
 }

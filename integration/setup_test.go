@@ -41,6 +41,7 @@ type backend struct {
 	name    string
 	dialect hipopay.SQLDialect
 	dsn     string // for helper processes
+	schema  string // PostgreSQL: the test's own schema, first on the search path
 	open    func(t *testing.T) *sql.DB
 }
 
@@ -73,6 +74,7 @@ func postgresBackend(t *testing.T) *backend {
 		name:    "postgres",
 		dialect: hipopay.SQLDialectPostgres,
 		dsn:     dsn,
+		schema:  schema,
 		open: func(t *testing.T) *sql.DB {
 			t.Helper()
 			db, err := openDB("pgx", dsn)

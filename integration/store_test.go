@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,4 +254,83 @@ func TestSQLStoreTableOption(t *testing.T) {
 			assert.Equal(t, 1, count)
 		})
 	}
+}
+
+// TestPostgresStoreTableSpellingsShareMarks races stores that name one
+// table in different ways ("marks", "MARKS", "<schema>.Marks", ...), so
+// that their advisory lock keys differ: the mark, written first under its
+// primary key, still lets each payment be processed exactly once.
+func TestPostgresStoreTableSpellingsShareMarks(t *testing.T) {
+	b := postgresBackend(t)
+	db := b.open(t)
+	createOrders(t, b, db)
+	names := []string{"marks", "Marks", "MARKS", b.schema + ".marks", strings.ToUpper(b.schema) + ".Marks"}
+	stores := make([]*hipopay.SQLStore, len(names))
+	for i, name := range names {
+		s, err := hipopay.NewSQLStore(b.open(t), hipopay.WithSQLTable(name))
+		require.NoError(t, err)
+		require.NoError(t, s.CreateTable(context.Background()))
+		stores[i] = s
+	}
+	const n, callers = 20, 3
+	fn := markOrderPaid(b.dialect, "spelling", nil)
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, len(stores)*n*callers)
+	for _, s := range stores {
+		for p := range n {
+			for range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := s.Process(context.Background(), paymentNo(p), func(ctx context.Context) error {
+						calls.Add(1)
+						time.Sleep(2 * time.Millisecond) // hold the mark while others arrive
+						return fn(ctx, notificationFields(p))
+					})
+					if err != nil {
+						errs <- err
+					}
+				}()
+			}
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	assert.EqualValues(t, n, calls.Load(), "function calls")
+	requireOrdersMatchMarks(t, db, stores[0])
+	require.Len(t, ordersPaid(t, db), n)
+}
+
+// TestPostgresStoreNonPaidKeys and TestSQLiteStoreNonPaidKeys store the
+// handler's key of a non-PAID notification, which holds a zero byte, and
+// keep it apart from the payment's PAID key.
+func TestPostgresStoreNonPaidKeys(t *testing.T) { runNonPaidKeys(t, postgresBackend(t)) }
+
+// TestSQLiteStoreNonPaidKeys: see TestPostgresStoreNonPaidKeys.
+func TestSQLiteStoreNonPaidKeys(t *testing.T) { runNonPaidKeys(t, sqliteBackend(t)) }
+
+func runNonPaidKeys(t *testing.T, b *backend) {
+	store := newStore(t, b, b.open(t))
+	ctx := context.Background()
+	p := paymentNo(1)
+	closed := p + "\x00CLOSED"
+	for i, tc := range []struct {
+		key  string
+		want bool
+	}{{closed, true}, {closed, false}, {p, true}, {p, false}, {p + "\x00REFUND", true}} {
+		processedBefore, err := store.Processed(ctx, tc.key)
+		require.NoError(t, err)
+		assert.Equal(t, !tc.want, processedBefore, "step %d: %q", i, tc.key)
+		ran, err := store.Process(ctx, tc.key, func(context.Context) error { return nil })
+		require.NoError(t, err, "step %d: %q", i, tc.key)
+		assert.Equal(t, tc.want, ran, "step %d: %q", i, tc.key)
+	}
+	assert.Equal(t, []string{p, p + "%00CLOSED", p + "%00REFUND"}, marks(t, b.open(t), store))
 }

@@ -149,6 +149,9 @@ ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.
 		if !ok {
 			return errors.New("no database transaction in the context")
 		}
+		if n.Status != hipopay.PaymentStatusPaid {
+			return nil // HipoPay notifies paid orders only: nothing to mark
+		}
 		if n.OutTradeID == "" {
 			return fmt.Errorf("payment %s: no out_trade_id", n.PaymentNo)
 		}

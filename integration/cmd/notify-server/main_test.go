@@ -61,12 +61,18 @@ func startServer(t *testing.T, args ...string) string {
 // HipoPay key, and returns the status and body.
 func deliver(t *testing.T, notifyURL, orderID string, attempt int) (int, string) {
 	t.Helper()
+	return deliverStatus(t, notifyURL, orderID, "PAID", attempt)
+}
+
+// deliverStatus is deliver for a notification of the given status.
+func deliverStatus(t *testing.T, notifyURL, orderID, status string, attempt int) (int, string) {
+	t.Helper()
 	key, err := hipopay.LoadPrivateKey("../../testdata/fake_hipopay_private.pem")
 	require.NoError(t, err)
 	signer, err := hipopay.NewSigner(key)
 	require.NoError(t, err)
 	fields := url.Values{
-		"status": {"PAID"}, "trade_type": {"MINIPROGRAM"}, "exchange_rate": {"0.881890"},
+		"status": {status}, "trade_type": {"MINIPROGRAM"}, "exchange_rate": {"0.881890"},
 		"payment_no": {"P" + orderID}, "currency": {"HKD"}, "settle_currency": {"HKD"},
 		"amount": {"8.88"}, "trade_time": {"2023-11-14 18:15:42"}, "finish_time": {"2023-11-14 18:15:59"},
 		"pay_currency": {"CNY"}, "pay_amount": {"7.83"}, "out_trade_id": {orderID},
@@ -107,6 +113,32 @@ func TestNotifyServerSQLite(t *testing.T) {
 	require.NoError(t, db.QueryRow("SELECT status, payment_no FROM merchant_orders WHERE out_trade_id = 'ORDER-1'").Scan(&status, &paymentNo))
 	assert.Equal(t, "PAID", status)
 	assert.Equal(t, "PORDER-1", paymentNo)
+}
+
+// TestNotifyServerMarksPaidNotificationsOnly: a notification of another
+// status is acknowledged without marking the order paid, and does not stop
+// the payment's PAID notification from being processed afterwards.
+func TestNotifyServerMarksPaidNotificationsOnly(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "notifications.db")
+	u := startServer(t, "-db", "file:"+dbPath)
+	db, err := sql.Open("sqlite", "file:"+dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	count := func() int {
+		var n int
+		require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM merchant_orders WHERE out_trade_id = 'ORDER-2'").Scan(&n))
+		return n
+	}
+
+	status, body := deliverStatus(t, u, "ORDER-2", "CLOSED", 0)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "success", body)
+	assert.Zero(t, count(), "a CLOSED notification marks nothing")
+
+	status, body = deliver(t, u, "ORDER-2", 1)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "success", body)
+	assert.Equal(t, 1, count(), "the PAID notification is processed")
 }
 
 // TestNotifyServerPostgresTwoInstances runs two servers on one PostgreSQL
