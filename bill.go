@@ -157,9 +157,11 @@ func (m Money) IsZero() bool {
 }
 
 // Minor returns m in minor units of its currency: cents for two-decimal
-// currencies, whole units for JPY and KRW. An empty m is 0.
+// currencies, whole units for JPY and KRW. An empty m is 0. Decimals
+// beyond the currency's that are all zeros are exact and accepted
+// ("100.00 JPY" is 100, "0.990 HKD" is 99).
 //
-// It never rounds: more decimals than the currency has ("1.5 JPY",
+// It never rounds: a non-zero decimal beyond the currency's ("1.5 JPY",
 // "0.999 HKD"), a value that is not a plain decimal, a missing or
 // malformed currency, or an amount beyond int64 is an error.
 func (m Money) Minor() (int64, error) {
@@ -178,11 +180,32 @@ func (m Money) minor() (int64, error) {
 	if !m.Currency.wellFormed() {
 		return 0, fmt.Errorf("amount %q: %q is not a three-letter currency code", m.Value, string(m.Currency))
 	}
-	n, err := parseMinor(m.Value, m.Currency.Decimals())
+	decimals := m.Currency.Decimals()
+	n, err := parseMinor(trimZeroDecimals(m.Value, decimals), decimals)
 	if err != nil {
 		return 0, fmt.Errorf("amount %s: %w", m, err)
 	}
 	return n, nil
+}
+
+// trimZeroDecimals drops the decimals of v beyond the first decimals when
+// they are all zeros ("100.00" with none is "100", "0.990" with two is
+// "0.99"); any other v is returned as it is, for parseMinor to judge.
+func trimZeroDecimals(v string, decimals int) string {
+	dot := strings.IndexByte(v, '.')
+	if dot < 0 || len(v)-dot-1 <= decimals {
+		return v
+	}
+	keep := dot + 1 + decimals
+	for i := keep; i < len(v); i++ {
+		if v[i] != '0' {
+			return v
+		}
+	}
+	if decimals == 0 {
+		keep = dot // no dot left behind: "100." is not a plain decimal
+	}
+	return v[:keep]
 }
 
 // String writes m as the file does, "-0.99 HKD"; "" when m is empty.
@@ -198,9 +221,10 @@ func moneyFromMinor(n int64, c Currency) Money {
 	return Money{Value: formatMinor(n, c.Decimals()), Currency: c}
 }
 
-// BillRecord is one entry (one line) of the reconciliation file. Cells
-// written "-" are empty, a leading backtick (a number kept as text) is
-// removed, amounts are Money and the time is in UTC+8.
+// BillRecord is one entry (one line) of the reconciliation file. A leading
+// backtick (a number kept as text) is removed, then cells written "-" are
+// empty (so "`-" is empty too), amounts are Money and the time is in
+// UTC+8.
 //
 // On a Refund line, as the reference's example shows, OrderNo is the
 // refund's own HipoPay number (refund_no), ExternalOrderNo the merchant's
@@ -276,9 +300,11 @@ func (e *BillParseError) Unwrap() error { return e.Err }
 // anywhere. The file's first line is the title, the second the header of
 // 18 columns; cells are mapped by position, so a header in another
 // language reads the same. A file that starts with the header (18 filled
-// cells) is read as one without a title. Cells are comma-separated and may
-// be quoted as in encoding/csv (with LazyQuotes): a quoted cell may hold
-// commas, doubled quotes and line breaks.
+// cells) is read as one without a title, unless its second line looks like
+// a header too (18 filled cells, none an amount, no time in the second):
+// then the first line is a title that happens to hold 17 commas. Cells are
+// comma-separated and may be quoted as in encoding/csv (with LazyQuotes): a
+// quoted cell may hold commas, doubled quotes and line breaks.
 //
 // A BillReader is not safe for concurrent use.
 type BillReader struct {
@@ -287,6 +313,7 @@ type BillReader struct {
 	started bool  // the title and the header were read
 	err     error // sticky: io.EOF, a read error, a bad title or header
 	title   string
+	pending int    // when > 0, the last record (read with the head) is still to return; its first line
 	raw     []byte // a line longer than br's buffer
 	rec     []byte // the unquoted text of a record with quotes
 	// The last record: its text, its number of cells (which may exceed
@@ -337,10 +364,15 @@ func (b *BillReader) Read() (*BillRecord, error) {
 			return nil, b.err
 		}
 	}
-	start, err := b.next()
-	if err != nil {
-		b.err = err
-		return nil, err
+	start := b.pending
+	if start > 0 {
+		b.pending = 0 // the record read with the head
+	} else {
+		var err error
+		if start, err = b.next(); err != nil {
+			b.err = err
+			return nil, err
+		}
 	}
 	if b.n != billColumnCount {
 		return nil, &BillParseError{Line: start, Err: fmt.Errorf("has %d cells, want %d", b.n, billColumnCount)}
@@ -368,7 +400,8 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 
 // readHead reads the title line (the first line that is not blank) and the
 // header line. A file whose first line is already an 18-column header
-// (every cell filled) is read as a file without a title.
+// (every cell filled) is read as a file without a title, unless the line
+// after it looks like a header too: then the first line is the title.
 func (b *BillReader) readHead() error {
 	b.started = true
 	if p, _ := b.br.Peek(len(utf8BOM)); bytes.Equal(p, utf8BOM) {
@@ -404,7 +437,24 @@ func (b *BillReader) readHead() error {
 			full = full && len(bytes.TrimSpace(c)) > 0
 		}
 		if full {
-			return b.checkHeader(titleLine, string(cells[1])) // no title: this is the header
+			// The header of a file without a title, or a title with 17
+			// commas: the next line tells.
+			if err := b.checkHeader(titleLine, string(cells[1])); err != nil {
+				return err
+			}
+			title := billTitle(bytes.TrimRight(t, ", \t")) // before next() reuses the buffer
+			start, err := b.next()
+			switch {
+			case err == io.EOF:
+				return nil // a header without records
+			case err != nil:
+				return err
+			case b.headerLike():
+				b.title = title // and this line is the header
+				return nil
+			}
+			b.pending = start // no title: the first line is the header, this one a record
+			return nil
 		}
 	}
 	b.title = billTitle(bytes.TrimRight(t, ", \t"))
@@ -428,6 +478,26 @@ func billTitle(t []byte) string {
 		return strings.ReplaceAll(string(t[1:n-1]), `""`, `"`)
 	}
 	return string(t)
+}
+
+// headerLike reports whether the last record could be a header: 18 cells,
+// each filled (neither empty nor "-"), none an amount, and no time in the
+// Transaction Time column. A record has amounts, or at least "-" cells.
+func (b *BillReader) headerLike() bool {
+	if b.n != billColumnCount {
+		return false
+	}
+	for i := range billColumnCount {
+		c := strings.TrimSpace(billText(b.cell(i)))
+		if c == "" {
+			return false
+		}
+		if _, ok := parseBillMoney(c); ok {
+			return false
+		}
+	}
+	_, isTime := parseBillTime(billText(b.cell(1)))
+	return !isTime
 }
 
 // checkHeader refuses a "header" whose time column holds a time: a record
@@ -688,14 +758,14 @@ func (b *BillReader) parseMoney(line, col int, s string, dst *Money) error {
 	return nil
 }
 
-// billText cleans a cell: "-" is empty, a leading backtick (a number kept
-// as text) is dropped.
+// billText cleans a cell: a leading backtick (a number kept as text) is
+// dropped, then "-" is empty ("`-" too).
 func billText(s string) string {
+	if len(s) > 0 && s[0] == '`' {
+		s = s[1:]
+	}
 	if s == "-" {
 		return ""
-	}
-	if len(s) > 0 && s[0] == '`' {
-		return s[1:]
 	}
 	return s
 }
@@ -887,8 +957,11 @@ var billSummedNames = [7]string{"Credit", "Debit", "Transaction Amount", "Servic
 
 // Add adds rec to the totals. An amount that is not exact in its currency
 // ("1.5 JPY") or a sum beyond int64 minor units is an error, and rec is
-// then not added at all.
+// then not added at all. A nil rec is an error too, and changes nothing.
 func (t *BillTotals) Add(rec *BillRecord) error {
+	if rec == nil {
+		return errors.New("hipopay: BillTotals.Add: nil record")
+	}
 	cells := billSummed(rec)
 	var minor [7]int64
 	for i, m := range cells {
@@ -1107,8 +1180,12 @@ func NewReconciler(expected []ExpectedEntry) (*Reconciler, error) {
 	return r, nil
 }
 
-// Add compares one record of the file with the expected entries.
+// Add compares one record of the file with the expected entries. A nil
+// rec is ignored: it is no line of the file.
 func (r *Reconciler) Add(rec *BillRecord) {
+	if rec == nil {
+		return
+	}
 	kind := rec.Kind()
 	if kind == BillEntryOther {
 		r.res.Ignored++

@@ -334,7 +334,7 @@ func TestBillReaderBadCells(t *testing.T) {
 	}{
 		{4, "0.9x HKD"}, {4, "0.99HKD"}, {4, "0.99 hkd"}, {4, "0.99 HKDX"}, {4, "0.99 HK"},
 		{4, "1e3 HKD"}, {4, ".5 HKD"}, {4, "5. HKD"}, {4, "--1 HKD"}, {4, "+1 HKD"}, {4, " HKD"},
-		{4, "0.99"}, {4, "HKD 0.99"}, {4, "1 000 HKD"}, {4, "0.99  HKD"}, {4, `"0,99 HKD"`}, {4, "``"}, {4, "`-"},
+		{4, "0.99"}, {4, "HKD 0.99"}, {4, "1 000 HKD"}, {4, "0.99  HKD"}, {4, `"0,99 HKD"`}, {4, "``"}, {4, "`--"},
 		{5, "-0.99 HK$"}, {6, "1.06 ¥¥¥"}, {7, "one HKD"}, {9, "0.01 HKD "}, {10, "1.0.0 HKD"},
 		{13, "NaN HKD"}, {16, "∞ USD"},
 		{1, "2019-13-02 10:55:10"}, {1, "2019/01/02 10:55:10"}, {1, "2019-02-29 10:00:00"},
@@ -367,8 +367,10 @@ func TestBillReaderGoodOddCells(t *testing.T) {
 	cells[4] = "`12345678901234567.89 CNY" // a backtick before an amount
 	cells[5] = "-0 JPY"
 	cells[8] = "`6.8312"
-	cells[9] = "`" // a lone backtick is empty, in an amount too
-	cells[14] = "`-"
+	cells[9] = "`"   // a lone backtick is empty, in an amount too
+	cells[14] = "`-" // a dash kept as text is empty too
+	cells[6] = "`-"  // in an amount as well
+	cells[11] = "`-"
 	data := lines[0] + "\n" + lines[1] + "\n" + strings.Join(cells, ",") + "\n"
 	_, recs, err := readBill(data)
 	require.NoError(t, err)
@@ -381,7 +383,16 @@ func TestBillReaderGoodOddCells(t *testing.T) {
 	assert.True(t, rec.Debit.IsZero())
 	assert.Equal(t, "6.8312", rec.SettlementRate)
 	assert.Equal(t, Money{}, rec.ServiceFee)
-	assert.Equal(t, "-", rec.ConvertedCurrency, "a backtick keeps a dash as text")
+	assert.Equal(t, "", rec.ConvertedCurrency, "`- is empty")
+	assert.Equal(t, "", rec.RefundOrderNo, "`- is empty")
+	assert.Equal(t, Money{}, rec.Balance, "`- is an empty amount")
+
+	// A dash kept as text in the time column is no time.
+	cells = strings.Split(lines[2], ",")
+	cells[1] = "`-"
+	_, recs, err = readBill(lines[0] + "\n" + lines[1] + "\n" + strings.Join(cells, ",") + "\n")
+	require.NoError(t, err)
+	assert.True(t, recs[0].Time.IsZero())
 }
 
 func TestBillReaderWrongCellCount(t *testing.T) {
@@ -541,9 +552,20 @@ func TestMoney(t *testing.T) {
 		{Money{"0.00", HKD}, 0, ""},
 		{Money{"92233720368547758.07", HKD}, 1<<63 - 1, ""},
 		{Money{"1.5", JPY}, 0, "has decimals"},
-		{Money{"1.0", JPY}, 0, "has decimals"},
 		{Money{"100.5", KRW}, 0, "has decimals"},
+		{Money{"100.50", KRW}, 0, "has decimals"},
+		{Money{"100.01", JPY}, 0, "has decimals"},
 		{Money{"0.999", HKD}, 0, "more than 2 decimals"},
+		{Money{"0.9901", HKD}, 0, "more than 2 decimals"},
+		{Money{"1.", JPY}, 0, "not a plain decimal"},
+		{Money{"1.0x", HKD}, 0, "not a plain decimal"},
+		// Decimals beyond the currency's that are all zeros are exact.
+		{Money{"1.0", JPY}, 1, ""},
+		{Money{"100.00", JPY}, 100, ""},
+		{Money{"-100.000", KRW}, -100, ""},
+		{Money{"0.990", HKD}, 99, ""},
+		{Money{"-0.99000", HKD}, -99, ""},
+		{Money{"12.3400", USD}, 1234, ""},
 		{Money{"92233720368547758.08", HKD}, 0, "too large"},
 		{Money{"1e3", HKD}, 0, "not a plain decimal"},
 		{Money{"1.00", ""}, 0, "currency code"},
@@ -642,10 +664,86 @@ func TestBillTotalsRefuses(t *testing.T) {
 	assert.ErrorContains(t, err, `hipopay: X C, column "Credit": amount 1.5 JPY: "1.5" has decimals`)
 	assert.Equal(t, before, totals.Summary())
 
+	// Zeros beyond the currency's decimals are exact: added.
+	require.NoError(t, totals.Add(&BillRecord{Type: "Y", Credit: Money{"100.00", JPY}, ServiceFee: Money{"0.010", HKD}}))
+
+	// A nil record is an error, not a panic, and changes nothing.
+	before = totals.Summary()
+	assert.NotPanics(t, func() { err = totals.Add(nil) })
+	assert.ErrorContains(t, err, "nil record")
+	assert.Equal(t, before, totals.Summary())
+	var fresh BillTotals
+	assert.Error(t, fresh.Add(nil))
+	assert.Equal(t, &BillSummary{Totals: []BillTotal{}}, fresh.Summary())
+
 	lines := billSampleLines(t)
 	_, err = SummarizeBill(NewBillReader(strings.NewReader(strings.Join(append(lines, "bad"), "\n"))).All())
 	var pe *BillParseError
 	assert.ErrorAs(t, err, &pe, "the reader's error is returned")
+}
+
+func TestReconcilerIgnoresNil(t *testing.T) {
+	r, err := NewReconciler(sampleExpected())
+	require.NoError(t, err)
+	assert.NotPanics(t, func() { r.Add(nil) })
+	for _, rec := range billSampleRecords() {
+		r.Add(rec)
+		r.Add(nil)
+	}
+	res := r.Result()
+	assert.True(t, res.OK(), "%+v", res)
+	assert.Len(t, res.Matched, 3)
+	assert.Zero(t, res.Ignored)
+}
+
+func TestReconcileZerosBeyondTheCurrencysDecimals(t *testing.T) {
+	// "1.000 HKD" is exactly 1.00 HKD: a match, not an amount mismatch.
+	lines := billSampleLines(t)
+	data := strings.Join(lines, "\n")
+	data = strings.Replace(data, ",0.99 HKD,-,1.06 HKD,1.00 HKD,", ",0.99 HKD,-,1.06 HKD,1.000 HKD,", 1)
+	require.Contains(t, data, "1.000 HKD")
+	res, err := Reconcile(sampleExpected(), NewBillReader(strings.NewReader(data)).All())
+	require.NoError(t, err)
+	assert.True(t, res.OK(), "%+v", res)
+}
+
+func TestBillReaderTitleWithSeventeenCommas(t *testing.T) {
+	// A title that happens to split into 18 filled cells is still the
+	// title when a header follows it.
+	lines := billSampleLines(t)
+	title := "Report,of,company,A,from,20190101,to,20190120,part,1,of,1,generated,by,HipoPay,for,merchant,1000001"
+	require.Len(t, strings.Split(title, ","), 18)
+	for name, data := range map[string]string{
+		"LF":           title + "\n" + strings.Join(lines[1:], "\n") + "\n",
+		"CRLF, blanks": title + "\r\n\r\n" + strings.Join(lines[1:], "\r\n") + "\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, recs, err := readBill(data)
+			require.NoError(t, err)
+			assert.Equal(t, title, got)
+			assert.Equal(t, billSampleRecords(), recs)
+		})
+	}
+
+	// Without a title, the header comes first and a record follows: the
+	// first record is not lost.
+	r := NewBillReader(strings.NewReader(strings.Join(lines[1:], "\n")))
+	assert.Equal(t, "", r.Title())
+	rec, err := r.Read()
+	require.NoError(t, err)
+	assert.Equal(t, billSampleRecords()[0], rec)
+
+	// A header alone.
+	got, recs, err := readBill(lines[1] + "\n")
+	require.NoError(t, err)
+	assert.Equal(t, "", got)
+	assert.Empty(t, recs)
+
+	// Without a title, a first record with a bad cell count or a bad cell
+	// is reported on its own line.
+	pe := billParseError(t, lines[1]+"\na,b\n"+lines[2]+"\n")
+	assert.Equal(t, 2, pe.Line)
+	assert.Contains(t, pe.Error(), "has 2 cells")
 }
 
 // sampleExpected are the merchant's own records of the sample's entries.
