@@ -94,14 +94,69 @@ func run(addr string, logger *slog.Logger) error {
 	return nil
 }
 
-// markPaid is where the merchant records the payment. In a real shop: look
-// up the order n.OutTradeID, check n.Amount and n.Currency against it, mark
-// it paid and commit, in one transaction. Return an error (the database is
-// down, the amount does not match) and HipoPay delivers the notification
-// again later.
+// markPaid is where the merchant records the payment. In a real shop, in
+// one database transaction: look up the order n.OutTradeID, check that
+// HipoPay's amount and currency are what the order charged, mark it paid,
+// commit.
+//
+// Return an error only for a failure that a later delivery can get past
+// (the database is down): HipoPay then delivers the notification again, up
+// to 10 more times over almost an hour. A notification that will never fit
+// the order (another amount or currency, an order you do not know) is not
+// mended by delivering it again: do not mark the order paid, record the
+// mismatch and alert a person, and return nil so that HipoPay stops.
 func markPaid(ctx context.Context, logger *slog.Logger, n *hipopay.PaymentNotification) error {
-	logger.InfoContext(ctx, "payment received",
+	if n.Status != hipopay.PaymentStatusPaid {
+		// HipoPay notifies paid orders only; anything else is noted, not
+		// acted on.
+		logger.WarnContext(ctx, "notification of a payment that is not PAID: nothing to do",
+			"payment_no", n.PaymentNo, "out_trade_id", n.OutTradeID, "status", n.Status)
+		return nil
+	}
+	want, found, err := lookupOrder(ctx, n.OutTradeID)
+	if err != nil {
+		return err // HipoPay delivers again later
+	}
+	if !found || !sameAmount(want, n) {
+		// Record it (a table of payments to look into) and alert someone:
+		// a person must sort it out with HipoPay. Retries cannot.
+		logger.ErrorContext(ctx, "ALERT: a paid notification does not match the order; not marked paid, to be looked into",
+			"payment_no", n.PaymentNo, "out_trade_id", n.OutTradeID, "order_found", found,
+			"order_amount", want.Amount, "order_currency", want.Currency,
+			"paid_amount", n.Amount, "paid_currency", n.Currency)
+		return nil
+	}
+	logger.InfoContext(ctx, "payment received: order marked paid",
 		"payment_no", n.PaymentNo, "out_trade_id", n.OutTradeID,
 		"amount", n.Amount, "currency", n.Currency, "finish_time", n.FinishTime)
 	return nil
+}
+
+// order is what the merchant charged for an order.
+type order struct {
+	Amount   string // decimal, as sent to HipoPay, e.g. "8.88"
+	Currency hipopay.Currency
+}
+
+// lookupOrder stands for the merchant's own order table: what the order
+// outTradeID was charged, and whether it exists. This example keeps no
+// orders, so every notification is reported as for an unknown order:
+// replace it with a query, in the same transaction as the update.
+func lookupOrder(ctx context.Context, outTradeID string) (order, bool, error) {
+	_, _ = ctx, outTradeID
+	return order{}, false, nil
+}
+
+// sameAmount reports whether the notification's amount and currency are
+// the order's, comparing exact minor units ("8.8" and "8.80" agree).
+func sameAmount(o order, n *hipopay.PaymentNotification) bool {
+	if o.Currency != n.Currency {
+		return false
+	}
+	want, err := hipopay.ParseAmount(o.Amount, o.Currency)
+	if err != nil {
+		return false
+	}
+	got, err := hipopay.ParseAmount(n.Amount, n.Currency)
+	return err == nil && got == want
 }
