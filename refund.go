@@ -5,6 +5,7 @@ package hipopay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -103,6 +104,11 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 	}
 	var w refundWire
 	returnMessage, err := c.doWithMessage(ctx, call{method: http.MethodPost, path: "payment_refund", version: apiVersion, params: encodeParams(req), retry: retryIdempotent}, &w)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Code == string(RefundResultAlreadyExists) {
+		// "Already exists" as a business error rather than a result.
+		return c.existingRefund(ctx, req)
+	}
 	if err != nil {
 		return nil, err
 	}

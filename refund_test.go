@@ -422,3 +422,15 @@ func TestGetRefundValidation(t *testing.T) {
 	assertInvalid(t, w, err, "refund_no")
 	assert.Contains(t, err.Error(), "out_refund_id", "the error names both identifiers")
 }
+
+// "Already exists" sent as a business error (is_success false, error 0001)
+// is resolved like the result code.
+func TestRefundAlreadyExistsAsAnError(t *testing.T) {
+	c, w := newWireMock(t)
+	w.on(http.MethodPost, "payment_refund", http.StatusOK, errorBody("0001", "Refund R1 Already Exists."))
+	w.on(http.MethodGet, "payment_refund", http.StatusOK, existingRefundBody("R1", "P1", "8.88"))
+	r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "P1", OutRefundID: "R1", RefundAmount: "8.88"})
+	require.NoError(t, err)
+	assert.Equal(t, "R1", r.OutRefundID)
+	assert.Len(t, w.requests(), 2)
+}
