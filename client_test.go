@@ -144,6 +144,7 @@ func TestConnectionsAreReused(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+	t.Logf("%d concurrent callers x %d calls opened %d connections", callers, calls, conns.Load())
 	assert.LessOrEqual(t, conns.Load(), int64(2*callers), "16 concurrent callers open at most about twice as many connections")
 }
 
