@@ -299,39 +299,12 @@ func (s *SQLStore) processPostgres(ctx context.Context, paymentNo string, fn fun
 	if err != nil {
 		return false, fmt.Errorf("hipopay: sql store: payment %s: begin: %w", paymentNo, err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tx.Rollback() // also on fn's panic, which then goes on
-		}
-	}()
-
 	// The lock queues duplicates; the mark, written first, decides.
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sqlLockKey(s.table, paymentNo)); err != nil {
+		_ = tx.Rollback()
 		return false, fmt.Errorf("hipopay: sql store: payment %s: lock: %w", paymentNo, err)
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING", paymentNo)
-	if err != nil {
-		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
-	}
-	if n == 0 {
-		// Processed before. The transaction wrote nothing: the deferred
-		// rollback ends it and releases the lock.
-		return false, nil
-	}
-
-	if err := fn(context.WithValue(ctx, sqlTxKey{}, tx)); err != nil {
-		return true, err // the deferred rollback takes the mark back
-	}
-	if err := tx.Commit(); err != nil {
-		return true, fmt.Errorf("hipopay: sql store: payment %s: commit: %w", paymentNo, err)
-	}
-	committed = true
-	return true, nil
+	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING", paymentNo, fn)
 }
 
 // processSQLite runs fn for the mark key paymentNo (see sqlMarkKey).
@@ -347,17 +320,25 @@ func (s *SQLStore) processSQLite(ctx context.Context, paymentNo string, fn func(
 	if err != nil {
 		return false, fmt.Errorf("hipopay: sql store: payment %s: begin: %w", paymentNo, err)
 	}
+	// Writing first takes SQLite's write lock now, waiting on the busy
+	// timeout if another connection holds it, rather than failing later
+	// when a read lock would have to be upgraded.
+	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES (?, CURRENT_TIMESTAMP) ON CONFLICT (payment_no) DO NOTHING", paymentNo, fn)
+}
+
+// markThenRun ends tx: it writes paymentNo's mark with insertMark (an
+// insert that writes nothing when the mark exists), and when it was new
+// runs fn in tx and commits. An existing mark means processed before
+// (false, nil). fn's error, a failed commit or fn's panic roll the mark
+// back with fn's own writes.
+func markThenRun(ctx context.Context, tx *sql.Tx, insertMark, paymentNo string, fn func(ctx context.Context) error) (bool, error) {
 	committed := false
 	defer func() {
 		if !committed {
 			_ = tx.Rollback() // also on fn's panic, which then goes on
 		}
 	}()
-
-	// Writing first takes SQLite's write lock now, waiting on the busy
-	// timeout if another connection holds it, rather than failing later
-	// when a read lock would have to be upgraded.
-	res, err := tx.ExecContext(ctx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES (?, CURRENT_TIMESTAMP) ON CONFLICT (payment_no) DO NOTHING", paymentNo)
+	res, err := tx.ExecContext(ctx, insertMark, paymentNo)
 	if err != nil {
 		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
 	}
@@ -366,9 +347,8 @@ func (s *SQLStore) processSQLite(ctx context.Context, paymentNo string, fn func(
 		return false, fmt.Errorf("hipopay: sql store: payment %s: write mark: %w", paymentNo, err)
 	}
 	if n == 0 {
-		return false, nil // processed before
+		return false, nil // processed before: nothing written, the rollback ends tx
 	}
-
 	if err := fn(context.WithValue(ctx, sqlTxKey{}, tx)); err != nil {
 		return true, err
 	}
