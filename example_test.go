@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/hipopaytest"
 )
 
 // The to-be-signed string of a request: the parameters sorted by name,
@@ -71,23 +72,11 @@ func ExampleSigner_Sign() {
 }
 
 func ExampleClient_GetPayment() {
-	// A stand-in for HipoPay answering with the reference's example.
+	// A stand-in for HipoPay answering with the reference's example, one
+	// of hipopaytest's canned answers.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{
-			"is_success": true,
-			"response": {
-				"amount": "0.02",
-				"currency": "HKD",
-				"exchange_rate": "0.881890",
-				"out_trade_id": "2746847384112837273872",
-				"payment_no": "2018071823332342210483065",
-				"status": "PAID",
-				"product_info": "Alipay App Pay",
-				"trade_time": "2018-07-18 23:33:23",
-				"trade_type": "APP"
-			}
-		}`)
+		_, _ = io.WriteString(w, hipopaytest.PaymentPaidJSON)
 	}))
 	defer srv.Close()
 
