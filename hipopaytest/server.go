@@ -232,6 +232,7 @@ type Server struct {
 
 	cfg          config
 	ts           *httptest.Server
+	mock         http.Handler // the _mock/ endpoints (mock.go): not HipoPay's API
 	hipopayKey   *rsa.PrivateKey
 	paySignKey   string // the "WeChat API key" paySign is computed with
 	notifyClient *http.Client
@@ -335,6 +336,7 @@ func NewServer(opts ...Option) *Server {
 	s.addMerchant(cfg.merchantNo, &cfg.merchantKey.PublicKey)
 
 	s.ts = httptest.NewUnstartedServer(s)
+	s.mock = newMockHandler(s)
 	switch {
 	case cfg.listener != nil:
 		_ = s.ts.Listener.Close()
@@ -595,7 +597,8 @@ func invalidParam(format string, args ...any) answer {
 const maxRequestBytes = 1 << 20
 
 // ServeHTTP serves the fake HipoPay API: the endpoints relative to the
-// base URL, and the "_mock/" endpoints of the hipopay CLI's mock.
+// base URL. Paths under "_mock/" go to the fake's own test-only controls
+// instead (mock.go), which are not HipoPay's API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -608,7 +611,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	if strings.HasPrefix(path, "_mock/") {
-		s.serveMock(w, r, strings.TrimPrefix(path, "_mock/"))
+		s.mock.ServeHTTP(w, r)
 		return
 	}
 
