@@ -56,13 +56,21 @@ func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage st
 	return c
 }
 
-// client builds the SDK client; fs reports a missing merchant or key.
-func (c *apiConfig) client(fs *flag.FlagSet) (*hipopay.Client, error) {
+// requireCredentials notes a missing merchant number or key.
+func (c *apiConfig) requireCredentials(p *usageProblems) {
+	if c.merchant == "" {
+		p.need("-merchant (or HIPOPAY_MERCHANT_NO)")
+	}
+	if c.key == "" {
+		p.need("-key (or HIPOPAY_PRIVATE_KEY)")
+	}
+}
+
+// newClient builds the SDK client from the flags and environment; the
+// merchant number and key were checked by requireCredentials.
+func (c *apiConfig) newClient() (*hipopay.Client, error) {
 	if c.sandboxE != nil {
 		return nil, c.sandboxE
-	}
-	if c.merchant == "" || c.key == "" {
-		return nil, usageError(fs, "the merchant number and key are required (-merchant and -key, or HIPOPAY_MERCHANT_NO and HIPOPAY_PRIVATE_KEY)")
 	}
 	key, err := hipopay.LoadPrivateKey(c.key)
 	if err != nil {
@@ -78,44 +86,54 @@ func (c *apiConfig) client(fs *flag.FlagSet) (*hipopay.Client, error) {
 	return hipopay.NewClient(c.merchant, key, opts...)
 }
 
-// context bounds ctx by -timeout, if any; ctx itself ends on an interrupt.
-func (c *apiConfig) context(ctx context.Context) (context.Context, context.CancelFunc) {
+// withTimeout bounds ctx by -timeout, if any; ctx itself ends on an
+// interrupt.
+func (c *apiConfig) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if c.timeout <= 0 {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// apiCommand parses an API command's flags (added by define) and runs call
-// with a client, printing its result as JSON.
+// apiCommand parses an API command's flags (defined by defineFlags, whose
+// returned function notes what is missing or wrong once they are parsed),
+// reports every usage problem at once, then runs call with a client and
+// prints its result as JSON. call may return a result and an error both
+// (a refund HipoPay refused): the result is printed, the error decides
+// the exit status.
 func apiCommand(ctx context.Context, name, argsUsage string, args []string, stdout, stderr io.Writer,
-	define func(fs *flag.FlagSet) func(fs *flag.FlagSet) error,
+	defineFlags func(fs *flag.FlagSet) func(p *usageProblems),
 	call func(ctx context.Context, c *hipopay.Client) (any, error)) error {
 	fs := newFlagSet(name, argsUsage, stderr)
 	cfg := addAPIFlags(fs)
-	check := define(fs)
+	check := defineFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError(fs, "unexpected arguments %q", fs.Args())
-	}
+	var problems usageProblems
 	if check != nil {
-		if err := check(fs); err != nil {
-			return err
-		}
+		check(&problems)
 	}
-	client, err := cfg.client(fs)
+	cfg.requireCredentials(&problems)
+	if fs.NArg() > 0 {
+		problems.invalidf("unexpected arguments %q", fs.Args())
+	}
+	if err := problems.report(fs); err != nil {
+		return err
+	}
+	client, err := cfg.newClient()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cfg.context(ctx)
+	ctx, cancel := cfg.withTimeout(ctx)
 	defer cancel()
 	out, err := call(ctx, client)
-	if err != nil {
-		return err
+	if out != nil {
+		if perr := printJSON(stdout, out); perr != nil && err == nil {
+			err = perr
+		}
 	}
-	return printJSON(stdout, out)
+	return err
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -125,19 +143,10 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func required(fs *flag.FlagSet, pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			return usageError(fs, "-%s is required", pairs[i])
-		}
-	}
-	return nil
-}
-
 func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.PlaceOrderRequest
 	var currency string
-	return apiCommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.OutTradeID, "out-trade-id", "", "your order number (required)")
 		fs.StringVar(&req.Amount, "amount", "", "amount, e.g. 8.88; no decimals in JPY and KRW (required)")
 		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required)")
@@ -147,9 +156,9 @@ func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.StringVar(&req.ClientIP, "client-ip", "", "the buyer's IP address (required)")
 		fs.StringVar(&req.NotifyURL, "notify-url", "", "where HipoPay posts the payment notification")
 		fs.BoolVar(&req.IsRMB, "rmb", false, "price the order in CNY (is_rmb=TRUE)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Currency = hipopay.Currency(currency)
-			return required(fs, "out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency,
+			p.requireFlags("out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency,
 				"product-info", req.ProductInfo, "appid", req.AppID, "openid", req.OpenID, "client-ip", req.ClientIP)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
@@ -157,35 +166,32 @@ func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return nil, err
 		}
-		return paymentOut(p), nil
+		return paymentOutput(p), nil
 	})
 }
 
 func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.PaymentQuery
-	return apiCommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutTradeID, "out-trade-id", "", "your order number")
-		return func(fs *flag.FlagSet) error {
-			if q.PaymentNo == "" && q.OutTradeID == "" {
-				return usageError(fs, "-payment-no or -out-trade-id is required")
-			}
-			return nil
+		return func(p *usageProblems) {
+			p.requireOneOf([]string{"payment-no", "out-trade-id"}, q.PaymentNo, q.OutTradeID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		p, err := c.GetPayment(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return paymentOut(p), nil
+		return paymentOutput(p), nil
 	})
 }
 
 func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var currency string
-	return apiCommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&currency, "currency", "", "currency, e.g. USD (required)")
-		return func(fs *flag.FlagSet) error { return required(fs, "currency", currency) }
+		return func(p *usageProblems) { p.require("currency", currency) }
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.GetForexRate(ctx, hipopay.Currency(currency))
 		if err != nil {
@@ -197,46 +203,48 @@ func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RefundRequest
-	return apiCommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&req.OutRefundID, "out-refund-id", "", "your refund number; reuse it to retry (required)")
 		fs.StringVar(&req.RefundAmount, "amount", "", "amount to refund (default: the whole payment)")
-		return func(fs *flag.FlagSet) error {
-			return required(fs, "payment-no", req.PaymentNo, "out-refund-id", req.OutRefundID)
+		return func(p *usageProblems) {
+			p.requireFlags("payment-no", req.PaymentNo, "out-refund-id", req.OutRefundID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.Refund(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return refundOut(r), nil
+		if r.Status == hipopay.RefundStatusFail {
+			// Printed, and exit status 3: HipoPay refused it.
+			return refundOutput(r), &exitError{code: exitRefused, msg: fmt.Sprintf(
+				"HipoPay refused the refund: result code %s (%s)%s", r.ResultCode, r.ResultCode.Message(), retryHint(r.ResultCode))}
+		}
+		return refundOutput(r), nil
 	})
 }
 
 func runRefundStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.RefundQuery
-	return apiCommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.RefundNo, "refund-no", "", "HipoPay's refund number")
 		fs.StringVar(&q.OutRefundID, "out-refund-id", "", "your refund number")
-		return func(fs *flag.FlagSet) error {
-			if q.RefundNo == "" && q.OutRefundID == "" {
-				return usageError(fs, "-refund-no or -out-refund-id is required")
-			}
-			return nil
+		return func(p *usageProblems) {
+			p.requireOneOf([]string{"refund-no", "out-refund-id"}, q.RefundNo, q.OutRefundID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.GetRefund(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return refundOut(r), nil
+		return refundOutput(r), nil
 	})
 }
 
 func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.DeclarationRequest
 	var customs, action string
-	return apiCommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number (required)")
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&customs, "customs", "", "customs code, e.g. SHENZHEN (required)")
@@ -249,9 +257,9 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&req.ProductAmount, "product-amount", "", "product price (required)")
 		fs.StringVar(&req.CertID, "cert-id", os.Getenv("HIPOPAY_CERT_ID"), "buyer's ID card number, for an identity check; default $HIPOPAY_CERT_ID (prefer it: flags stay in shell history)")
 		fs.StringVar(&req.Name, "name", os.Getenv("HIPOPAY_BUYER_NAME"), "buyer's name, with -cert-id; default $HIPOPAY_BUYER_NAME")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Customs, req.ActionType = hipopay.CustomsCode(customs), hipopay.ActionType(action)
-			return required(fs, "out-order-no", req.OutOrderNo, "payment-no", req.PaymentNo, "customs", customs,
+			p.requireFlags("out-order-no", req.OutOrderNo, "payment-no", req.PaymentNo, "customs", customs,
 				"mch-customs-no", req.MchCustomsNo, "sub-order-no", req.SubOrderNo, "sub-order-amount", req.SubOrderAmount,
 				"transport-amount", req.TransportAmount, "product-amount", req.ProductAmount)
 		}
@@ -260,63 +268,59 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d), nil
 	})
 }
 
 func runRedeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RedeclarationRequest
 	var customs string
-	return apiCommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&req.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
 		fs.StringVar(&customs, "customs", "", "customs code (required)")
 		fs.StringVar(&req.MchCustomsNo, "mch-customs-no", "", "your customs registration number (required)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Customs = hipopay.CustomsCode(customs)
-			if req.PaymentNo == "" && req.OutOrderNo == "" && req.SubOrderNo == "" {
-				return usageError(fs, "one of -payment-no, -out-order-no, -sub-order-no is required")
-			}
-			return required(fs, "customs", customs, "mch-customs-no", req.MchCustomsNo)
+			p.requireOneOf([]string{"payment-no", "out-order-no", "sub-order-no"}, req.PaymentNo, req.OutOrderNo, req.SubOrderNo)
+			p.requireFlags("customs", customs, "mch-customs-no", req.MchCustomsNo)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		d, err := c.Redeclare(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d), nil
 	})
 }
 
 func runDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.DeclarationQuery
 	var customs string
-	return apiCommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return apiCommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&q.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
 		fs.StringVar(&customs, "customs", "", "customs code (required)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			q.Customs = hipopay.CustomsCode(customs)
-			if q.PaymentNo == "" && q.OutOrderNo == "" && q.SubOrderNo == "" {
-				return usageError(fs, "one of -payment-no, -out-order-no, -sub-order-no is required")
-			}
-			return required(fs, "customs", customs)
+			p.requireOneOf([]string{"payment-no", "out-order-no", "sub-order-no"}, q.PaymentNo, q.OutOrderNo, q.SubOrderNo)
+			p.require("customs", customs)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		d, err := c.GetDeclaration(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d), nil
 	})
 }
 
 // Output with HipoPay's field names; times as HipoPay writes them (UTC+8),
 // omitted when unset.
 
-type prepayOutput struct {
+type prepayJSON struct {
 	NonceStr  string `json:"nonceStr"`
 	OrderNo   string `json:"order_no"`
 	PaySign   string `json:"paySign"`
@@ -327,28 +331,29 @@ type prepayOutput struct {
 	RequestPayment hipopay.WxRequestPayment `json:"wx_request_payment"`
 }
 
-type paymentOutput struct {
-	Amount       string        `json:"amount"`
-	Currency     string        `json:"currency"`
-	ExchangeRate string        `json:"exchange_rate,omitempty"`
-	OutTradeID   string        `json:"out_trade_id"`
-	PaymentNo    string        `json:"payment_no"`
-	Status       string        `json:"status"`
-	ProductInfo  string        `json:"product_info"`
-	TradeTime    string        `json:"trade_time,omitempty"`
-	FinishTime   string        `json:"finish_time,omitempty"`
-	TradeType    string        `json:"trade_type"`
-	PrepayParams *prepayOutput `json:"prepay_params,omitempty"`
+type paymentJSON struct {
+	Amount       string      `json:"amount"`
+	Currency     string      `json:"currency"`
+	ExchangeRate string      `json:"exchange_rate,omitempty"`
+	OutTradeID   string      `json:"out_trade_id"`
+	PaymentNo    string      `json:"payment_no"`
+	Status       string      `json:"status"`
+	ProductInfo  string      `json:"product_info"`
+	TradeTime    string      `json:"trade_time,omitempty"`
+	FinishTime   string      `json:"finish_time,omitempty"`
+	TradeType    string      `json:"trade_type"`
+	PrepayParams *prepayJSON `json:"prepay_params,omitempty"`
 }
 
-func paymentOut(p *hipopay.Payment) paymentOutput {
-	out := paymentOutput{
+// paymentOutput is a payment as the CLI prints it.
+func paymentOutput(p *hipopay.Payment) paymentJSON {
+	out := paymentJSON{
 		Amount: p.Amount, Currency: string(p.Currency), ExchangeRate: p.ExchangeRate, OutTradeID: p.OutTradeID,
 		PaymentNo: p.PaymentNo, Status: string(p.Status), ProductInfo: p.ProductInfo,
 		TradeTime: hipopayTime(p.TradeTime), FinishTime: hipopayTime(p.FinishTime), TradeType: p.TradeType,
 	}
 	if pp := p.PrepayParams; pp != nil {
-		out.PrepayParams = &prepayOutput{
+		out.PrepayParams = &prepayJSON{
 			NonceStr: pp.NonceStr, OrderNo: pp.OrderNo, PaySign: pp.PaySign, PrepayID: pp.PrepayID, TimeStamp: pp.TimeStamp,
 			RequestPayment: pp.RequestPayment(),
 		}
@@ -356,7 +361,7 @@ func paymentOut(p *hipopay.Payment) paymentOutput {
 	return out
 }
 
-type refundOutput struct {
+type refundJSON struct {
 	RefundNo      string `json:"refund_no"`
 	OutRefundID   string `json:"out_refund_id"`
 	Status        string `json:"status"`
@@ -369,15 +374,16 @@ type refundOutput struct {
 	ReturnMessage string `json:"return_message,omitempty"`
 }
 
-func refundOut(r *hipopay.Refund) refundOutput {
-	return refundOutput{
+// refundOutput is a refund as the CLI prints it.
+func refundOutput(r *hipopay.Refund) refundJSON {
+	return refundJSON{
 		RefundNo: r.RefundNo, OutRefundID: r.OutRefundID, Status: string(r.Status), RefundAmount: r.RefundAmount,
 		PaymentNo: r.PaymentNo, FinishTime: hipopayTime(r.FinishTime), ResultCode: string(r.ResultCode),
 		ResultMessage: r.ResultCode.Message(), FailMessage: r.FailMessage, ReturnMessage: r.ReturnMessage,
 	}
 }
 
-type declarationOutput struct {
+type declarationJSON struct {
 	OutOrderNo       string          `json:"out_order_no"`
 	PaymentNo        string          `json:"payment_no"`
 	Customs          string          `json:"customs"`
@@ -395,8 +401,9 @@ type declarationOutput struct {
 	RawResponse      json.RawMessage `json:"raw_response,omitempty"` // the customs' document, decoded from its string
 }
 
-func declarationOut(d *hipopay.Declaration) declarationOutput {
-	out := declarationOutput{
+// declarationOutput is a declaration as the CLI prints it.
+func declarationOutput(d *hipopay.Declaration) declarationJSON {
+	out := declarationJSON{
 		OutOrderNo: d.OutOrderNo, PaymentNo: d.PaymentNo, Customs: string(d.Customs), WechatpayNo: d.WechatpayNo,
 		State: string(d.State), ModifyTime: hipopayTime(d.ModifyTime), VerDept: string(d.VerDept),
 		PayTransactionID: d.PayTransactionID, SubOrderNo: d.SubOrderNo, SubOrderAmount: d.SubOrderAmount,
@@ -409,9 +416,19 @@ func declarationOut(d *hipopay.Declaration) declarationOutput {
 	return out
 }
 
+// hipopayTime writes t as HipoPay does (UTC+8); "" for the zero time.
 func hipopayTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.In(hipopay.ChinaTimeZone()).Format("2006-01-02 15:04:05")
+}
+
+// retryHint says whether trying the refund again may help, by the
+// reference's result-code table.
+func retryHint(code hipopay.RefundResultCode) string {
+	if code.Retryable() {
+		return "; trying again may help"
+	}
+	return ""
 }

@@ -32,33 +32,38 @@ func runBill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var problems usageProblems
+	problems.require("start", *start)
+	cfg.requireCredentials(&problems)
 	if fs.NArg() > 0 {
-		return usageError(fs, "unexpected arguments %q", fs.Args())
-	}
-	if *start == "" {
-		return usageError(fs, "-start YYYYMMDD is required")
+		problems.invalidf("unexpected arguments %q", fs.Args())
 	}
 	if *end == "" {
 		*end = *start
 	}
 	var req hipopay.BillRequest
 	var err error
-	if req.StartDate, err = time.ParseInLocation("20060102", *start, hipopay.ChinaTimeZone()); err != nil {
-		return usageError(fs, "-start %q is not YYYYMMDD", *start)
-	}
-	if req.EndDate, err = time.ParseInLocation("20060102", *end, hipopay.ChinaTimeZone()); err != nil {
-		return usageError(fs, "-end %q is not YYYYMMDD", *end)
+	if *start != "" {
+		if req.StartDate, err = time.ParseInLocation("20060102", *start, hipopay.ChinaTimeZone()); err != nil {
+			problems.invalidf("-start %q is not YYYYMMDD", *start)
+		}
+		if req.EndDate, err = time.ParseInLocation("20060102", *end, hipopay.ChinaTimeZone()); err != nil {
+			problems.invalidf("-end %q is not YYYYMMDD", *end)
+		}
 	}
 	convert, err := billConverter(*format)
 	if err != nil {
-		return usageError(fs, "%v", err)
+		problems.invalidf("%v", err)
+	}
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 
-	client, err := cfg.client(fs)
+	client, err := cfg.newClient()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cfg.context(ctx)
+	ctx, cancel := cfg.withTimeout(ctx)
 	defer cancel()
 	body, err := client.DownloadBill(ctx, &req)
 	if err != nil {
