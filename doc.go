@@ -5,9 +5,9 @@
 // It places orders, checks payments, refunds, declares to customs, reads
 // the reconciliation file, and verifies HipoPay's signed payment
 // notifications, processing each payment exactly once. Every request is
-// signed (RSA PKCS#1 v1.5 over SHA-256 of HipoPay's canonical string, RFC
-// 3986-encoded values); every answer is decoded into typed results and
-// typed errors.
+// signed (RSA PKCS#1 v1.5 over SHA-256 of HipoPay's canonical string, values
+// percent-encoded by HipoPay's documented rule); every answer is decoded
+// into typed results and typed errors.
 //
 // # Quick start
 //
@@ -56,5 +56,10 @@
 // HipoPay's times are China Standard Time (UTC+8); the SDK returns them as
 // time.Time in that zone. Amounts stay exact decimal strings.
 //
-// Package hipopaytest offers a stateful fake HipoPay for merchants' tests.
+// # Testing
+//
+// Package [github.com/hipopay-go/hipopay/hipopaytest] is a stateful fake
+// HipoPay to run an integration against, in process: it verifies request
+// signatures, keeps orders, refunds and declarations, and signs and re-sends
+// notifications. The examples of this package run against it.
 package hipopay
