@@ -24,7 +24,7 @@ type apiConfig struct {
 	baseURL  string
 	sandbox  bool
 	timeout  time.Duration
-	sandboxE error
+	sandboxErr error
 }
 
 // apiTimeout is the default -timeout of the API commands but bill.
@@ -33,12 +33,12 @@ const apiTimeout = time.Minute
 // addAPIFlags adds the flags of an API command, with the default -timeout
 // apiTimeout.
 func addAPIFlags(fs *flag.FlagSet) *apiConfig {
-	return addAPIFlagsTimeout(fs, apiTimeout, "give up after this long")
+	return addAPIFlagsWithTimeout(fs, apiTimeout, "give up after this long")
 }
 
-// addAPIFlagsTimeout is addAPIFlags with another default -timeout (0: no
+// addAPIFlagsWithTimeout is addAPIFlags with another default -timeout (0: no
 // limit) and its description.
-func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage string) *apiConfig {
+func addAPIFlagsWithTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage string) *apiConfig {
 	c := &apiConfig{}
 	fs.StringVar(&c.merchant, "merchant", os.Getenv("HIPOPAY_MERCHANT_NO"), "merchant number; default $HIPOPAY_MERCHANT_NO")
 	fs.StringVar(&c.key, "key", os.Getenv("HIPOPAY_PRIVATE_KEY"), "merchant private key PEM file; default $HIPOPAY_PRIVATE_KEY")
@@ -47,7 +47,7 @@ func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage st
 	if v := os.Getenv("HIPOPAY_SANDBOX"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			c.sandboxE = fmt.Errorf("HIPOPAY_SANDBOX=%q is not a boolean", v)
+			c.sandboxErr = fmt.Errorf("HIPOPAY_SANDBOX=%q is not a boolean", v)
 		}
 		sandbox = b
 	}
@@ -69,8 +69,8 @@ func (c *apiConfig) requireCredentials(p *usageProblems) {
 // newClient builds the SDK client from the flags and environment; the
 // merchant number and key were checked by requireCredentials.
 func (c *apiConfig) newClient() (*hipopay.Client, error) {
-	if c.sandboxE != nil {
-		return nil, c.sandboxE
+	if c.sandboxErr != nil {
+		return nil, c.sandboxErr
 	}
 	key, err := hipopay.LoadPrivateKey(c.key)
 	if err != nil {
@@ -95,13 +95,13 @@ func (c *apiConfig) withTimeout(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// apiCommand parses an API command's flags (defined by defineFlags, whose
+// runAPICommand parses an API command's flags (defined by defineFlags, whose
 // returned function notes what is missing or wrong once they are parsed),
 // reports every usage problem at once, then runs call with a client and
 // prints its result as JSON. call may return a result and an error both
 // (a refund HipoPay refused): the result is printed, the error decides
 // the exit status.
-func apiCommand(ctx context.Context, name, argsUsage string, args []string, stdout, stderr io.Writer,
+func runAPICommand(ctx context.Context, name, argsUsage string, args []string, stdout, stderr io.Writer,
 	defineFlags func(fs *flag.FlagSet) func(p *usageProblems),
 	call func(ctx context.Context, c *hipopay.Client) (any, error)) error {
 	fs := newFlagSet(name, argsUsage, stderr)
@@ -136,6 +136,7 @@ func apiCommand(ctx context.Context, name, argsUsage string, args []string, stdo
 	return err
 }
 
+// printJSON writes v as indented JSON, HTML characters as they are.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -146,7 +147,7 @@ func printJSON(w io.Writer, v any) error {
 func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.PlaceOrderRequest
 	var currency string
-	return apiCommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.OutTradeID, "out-trade-id", "", "your order number (required)")
 		fs.StringVar(&req.Amount, "amount", "", "amount, e.g. 8.88; no decimals in JPY and KRW (required)")
 		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required)")
@@ -172,7 +173,7 @@ func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.PaymentQuery
-	return apiCommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutTradeID, "out-trade-id", "", "your order number")
 		return func(p *usageProblems) {
@@ -189,7 +190,7 @@ func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var currency string
-	return apiCommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&currency, "currency", "", "currency, e.g. USD (required)")
 		return func(p *usageProblems) { p.require("currency", currency) }
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
@@ -203,7 +204,7 @@ func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RefundRequest
-	return apiCommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&req.OutRefundID, "out-refund-id", "", "your refund number; reuse it to retry (required)")
 		fs.StringVar(&req.RefundAmount, "amount", "", "amount to refund (default: the whole payment)")
@@ -226,7 +227,7 @@ func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func runRefundStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.RefundQuery
-	return apiCommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.RefundNo, "refund-no", "", "HipoPay's refund number")
 		fs.StringVar(&q.OutRefundID, "out-refund-id", "", "your refund number")
 		return func(p *usageProblems) {
@@ -244,7 +245,7 @@ func runRefundStatus(ctx context.Context, args []string, stdout, stderr io.Write
 func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.DeclarationRequest
 	var customs, action string
-	return apiCommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number (required)")
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&customs, "customs", "", "customs code, e.g. SHENZHEN (required)")
@@ -275,7 +276,7 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runRedeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RedeclarationRequest
 	var customs string
-	return apiCommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&req.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
@@ -298,7 +299,7 @@ func runRedeclare(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func runDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.DeclarationQuery
 	var customs string
-	return apiCommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+	return runAPICommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&q.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
@@ -350,7 +351,7 @@ func paymentOutput(p *hipopay.Payment) paymentJSON {
 	out := paymentJSON{
 		Amount: p.Amount, Currency: string(p.Currency), ExchangeRate: p.ExchangeRate, OutTradeID: p.OutTradeID,
 		PaymentNo: p.PaymentNo, Status: string(p.Status), ProductInfo: p.ProductInfo,
-		TradeTime: hipopayTime(p.TradeTime), FinishTime: hipopayTime(p.FinishTime), TradeType: p.TradeType,
+		TradeTime: formatHipoPayTime(p.TradeTime), FinishTime: formatHipoPayTime(p.FinishTime), TradeType: p.TradeType,
 	}
 	if pp := p.PrepayParams; pp != nil {
 		out.PrepayParams = &prepayJSON{
@@ -378,7 +379,7 @@ type refundJSON struct {
 func refundOutput(r *hipopay.Refund) refundJSON {
 	return refundJSON{
 		RefundNo: r.RefundNo, OutRefundID: r.OutRefundID, Status: string(r.Status), RefundAmount: r.RefundAmount,
-		PaymentNo: r.PaymentNo, FinishTime: hipopayTime(r.FinishTime), ResultCode: string(r.ResultCode),
+		PaymentNo: r.PaymentNo, FinishTime: formatHipoPayTime(r.FinishTime), ResultCode: string(r.ResultCode),
 		ResultMessage: r.ResultCode.Message(), FailMessage: r.FailMessage, ReturnMessage: r.ReturnMessage,
 	}
 }
@@ -405,7 +406,7 @@ type declarationJSON struct {
 func declarationOutput(d *hipopay.Declaration) declarationJSON {
 	out := declarationJSON{
 		OutOrderNo: d.OutOrderNo, PaymentNo: d.PaymentNo, Customs: string(d.Customs), WechatpayNo: d.WechatpayNo,
-		State: string(d.State), ModifyTime: hipopayTime(d.ModifyTime), VerDept: string(d.VerDept),
+		State: string(d.State), ModifyTime: formatHipoPayTime(d.ModifyTime), VerDept: string(d.VerDept),
 		PayTransactionID: d.PayTransactionID, SubOrderNo: d.SubOrderNo, SubOrderAmount: d.SubOrderAmount,
 		TransportAmount: d.TransportAmount, ProductAmount: d.ProductAmount, CertCheckResult: string(d.CertCheckResult),
 		Explanation: d.Explanation,
@@ -416,8 +417,8 @@ func declarationOutput(d *hipopay.Declaration) declarationJSON {
 	return out
 }
 
-// hipopayTime writes t as HipoPay does (UTC+8); "" for the zero time.
-func hipopayTime(t time.Time) string {
+// formatHipoPayTime writes t as HipoPay does (UTC+8); "" for the zero time.
+func formatHipoPayTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}

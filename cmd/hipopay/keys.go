@@ -100,18 +100,18 @@ func writeKeyPair(dir, privName, pubName string, key *rsa.PrivateKey, force bool
 		return "", "", err
 	}
 	privPath, pubPath := filepath.Join(dir, privName), filepath.Join(dir, pubName)
-	if err := writeNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600, force); err != nil {
+	if err := writeKeyFile(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600, force); err != nil {
 		return "", "", err
 	}
-	if err := writeNew(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, force); err != nil {
+	if err := writeKeyFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, force); err != nil {
 		return "", "", err
 	}
 	return privPath, pubPath, nil
 }
 
-// writeNew writes a file with mode perm, failing if it exists unless
+// writeKeyFile writes a file with mode perm, failing if it exists unless
 // force; an existing file's mode is set to perm too.
-func writeNew(path string, data []byte, perm os.FileMode, force bool) error {
+func writeKeyFile(path string, data []byte, perm os.FileMode, force bool) error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -134,9 +134,9 @@ func writeNew(path string, data []byte, perm os.FileMode, force bool) error {
 	return f.Close()
 }
 
-// parsePairs reads name=value arguments into parameters (a name may
+// parseNameValues reads name=value arguments into parameters (a name may
 // repeat; the value may hold '=').
-func parsePairs(args []string) (url.Values, error) {
+func parseNameValues(args []string) (url.Values, error) {
 	v := url.Values{}
 	for _, a := range args {
 		name, value, ok := strings.Cut(a, "=")
@@ -160,7 +160,7 @@ func runSign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var problems usageProblems
 	problems.require("key", *keyPath)
-	params, err := parsePairs(fs.Args())
+	params, err := parseNameValues(fs.Args())
 	if err != nil {
 		problems.invalidf("%v", err)
 	}
@@ -238,7 +238,7 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 		if fields, err = url.ParseQuery(strings.TrimRight(string(b), "\r\n")); err != nil {
 			return fmt.Errorf("the body is not a form: %w", err)
 		}
-	} else if fields, err = parsePairs(fs.Args()); err != nil {
+	} else if fields, err = parseNameValues(fs.Args()); err != nil {
 		return usageError(fs, "%v", err)
 	}
 

@@ -168,6 +168,8 @@ func errorText(err error) string {
 	return strings.Join(kept, ": ")
 }
 
+// usage writes "hipopay -h": the commands, the common flags, the exit
+// statuses.
 func usage(w io.Writer) {
 	fmt.Fprint(w, `hipopay: HipoPay from the command line.
 

@@ -221,7 +221,7 @@ func writeHipoPayKey(srv *hipopaytest.Server, dir string, force bool) (string, e
 		return "", err
 	}
 	path := filepath.Join(dir, "hipopay_public.pem")
-	return path, writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644, force)
+	return path, writeKeyFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644, force)
 }
 
 // printMockBanner tells how to reach the mock: its URL, merchant, key
