@@ -19,11 +19,11 @@ import (
 // apiConfig is how an API command reaches HipoPay: flags, defaulting to
 // the environment.
 type apiConfig struct {
-	merchant string
-	key      string
-	baseURL  string
-	sandbox  bool
-	timeout  time.Duration
+	merchant   string
+	key        string
+	baseURL    string
+	sandbox    bool
+	timeout    time.Duration
 	sandboxErr error
 }
 
