@@ -44,7 +44,7 @@ func TestBuiltCLIAgainstMock(t *testing.T) {
 	mock.Env = append(os.Environ(), "HIPOPAY_BASE_URL=", "HIPOPAY_MERCHANT_NO=", "HIPOPAY_PRIVATE_KEY=", "HIPOPAY_SANDBOX=")
 	stdout, err := mock.StdoutPipe()
 	require.NoError(t, err)
-	var mockErr bytes.Buffer
+	var mockErr syncBuffer
 	mock.Stderr = &mockErr
 	require.NoError(t, mock.Start())
 	exited := make(chan error, 1)
