@@ -26,6 +26,7 @@
 //		ClientIP:    "203.0.113.9",
 //		NotifyURL:   "https://shop.example/hipopay/notify",
 //	})
+//	if err != nil { ... }
 //	// Give payment.PrepayParams.RequestPayment() to wx.requestPayment.
 //
 //	http.Handle("/hipopay/notify", client.NotificationHandler(
