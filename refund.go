@@ -121,7 +121,8 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 
 // existingRefund resolves a "refund already exists" answer: the refund
 // stored under req.OutRefundID is the result if it refunds the same payment
-// by the same amount (any amount, for a full refund).
+// by the same amount. A full refund (no amount) matches only a refund of
+// the payment's whole amount, fetched with GetPayment.
 func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refund, error) {
 	existing, err := c.GetRefund(ctx, RefundQuery{OutRefundID: req.OutRefundID})
 	if err != nil {
@@ -133,9 +134,19 @@ func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refun
 	if existing.PaymentNo != req.PaymentNo {
 		return nil, conflict("it refunds payment " + existing.PaymentNo)
 	}
-	// A full refund (no amount) matches the existing refund of the same
-	// payment: its amount is what HipoPay refunded in full.
-	if want := req.RefundAmount; want != "" && !sameAmount(existing.RefundAmount, want) {
+	want := req.RefundAmount
+	if want == "" {
+		p, err := c.GetPayment(ctx, PaymentQuery{PaymentNo: req.PaymentNo})
+		if err != nil {
+			return nil, fmt.Errorf("hipopay: refund %s already exists; fetching payment %s to compare amounts: %w",
+				req.OutRefundID, req.PaymentNo, err)
+		}
+		if !sameAmount(existing.RefundAmount, p.Amount) {
+			return nil, conflict("it refunds " + existing.RefundAmount + ", not the whole " + p.Amount)
+		}
+		return existing, nil
+	}
+	if !sameAmount(existing.RefundAmount, want) {
 		return nil, conflict("it refunds " + existing.RefundAmount + ", not " + want)
 	}
 	return existing, nil
