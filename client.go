@@ -103,9 +103,10 @@ func WithBaseURL(rawURL string) Option {
 	}
 }
 
-// WithHTTPClient sends every request through hc, used as given (its
-// transport, timeout, proxy and TLS settings): the way to add a proxy or a
-// private CA. It must not be nil.
+// WithHTTPClient sends every request through hc (its transport, timeout,
+// proxy and TLS settings): the way to add a proxy or a private CA. Redirects
+// are never followed: each request goes through a copy of hc that stops
+// them; hc itself is not modified. It must not be nil.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) error {
 		if hc == nil {
@@ -548,8 +549,13 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon st
 	req.Header.Set("Timestamp", ts)
 	req.Header.Set("Signature", sig)
 
+	// A fresh shallow copy per request: redirects are never followed,
+	// whatever client was given, and the caller's client is not modified
+	// (a transport swapped into it later is still used).
+	once := *hc
+	once.CheckRedirect = noRedirects
 	start := time.Now()
-	resp, err = hc.Do(req)
+	resp, err = once.Do(req)
 	elapsed := time.Since(start)
 	if err != nil {
 		c.log(ctx, slog.LevelDebug, "hipopay: request",

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -430,6 +431,42 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
 	assert.EqualValues(t, 1, calls.Load())
 	assert.Zero(t, elsewhere.Load(), "the signed order went nowhere else")
+}
+
+// An injected client never follows a redirect either: neither the signed
+// order nor a declaration's buyer identity reaches the other host, and the
+// caller's client is left as it was.
+func TestRedirectsAreNotFollowedWithAnInjectedClient(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	var followed atomic.Int32
+	follow := func(*http.Request, []*http.Request) error { followed.Add(1); return nil }
+	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: follow}
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"), WithHTTPClient(hc), WithMaxRetries(0))
+	require.NoError(t, err)
+
+	_, err = c.PlaceOrder(context.Background(), samplePlaceOrder())
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
+	_, err = c.Declare(context.Background(), &DeclarationRequest{OutOrderNo: "1", PaymentNo: "2", Customs: CustomsShenzhen,
+		MchCustomsNo: "3", SubOrderNo: "4", SubOrderAmount: "2.00", TransportAmount: "1.00", ProductAmount: "1.00",
+		CertID: "510921199308772318", Name: "李小龙"})
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
+
+	assert.EqualValues(t, 2, calls.Load())
+	assert.Zero(t, elsewhere.Load(), "nothing reached the other host")
+	assert.Zero(t, followed.Load(), "the caller's CheckRedirect was never asked")
+	require.NotNil(t, hc.CheckRedirect)
+	assert.Equal(t, reflect.ValueOf(follow).Pointer(), reflect.ValueOf(hc.CheckRedirect).Pointer(), "the caller's client is untouched")
 }
 
 func TestEchoedIdentityIsRedactedEverywhere(t *testing.T) {
