@@ -379,31 +379,26 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 // doWithMessage is do that also returns the answer's top-level
 // return_message (refund answers carry one).
 func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, error) {
-	resp, err := c.send(ctx, c.hc, cl)
+	resp, red, err := c.send(ctx, c.hc, cl)
 	if err != nil {
 		return "", err
 	}
 	defer drainAndClose(resp.Body)
 	body, err := readLimited(resp.Body, maxResponseBytes)
-	body = redactSecrets(body, cl.secrets)
+	body = red.bytes(body)
 	if err != nil {
 		return "", &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 	}
 	env, err := decodeEnvelope(resp.StatusCode, body)
 	if err != nil {
-		var apiErr *APIError
-		if len(cl.secrets) > 0 && errors.As(err, &apiErr) {
-			// The decoded message may hold an echo that was escaped
-			// in the body (\u674e).
-			apiErr.Message = string(redactSecrets([]byte(apiErr.Message), cl.secrets))
-		}
-		return "", err
+		// A decoded message may hold an echo that was escaped in the body.
+		return "", red.redactError(err)
 	}
 	if len(env.Response) == 0 || string(env.Response) == "null" {
 		return "", &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
 	}
 	if err := unmarshalLenient(env.Response, out); err != nil {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)}
+		return "", red.redactError(&APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)})
 	}
 	return string(env.ReturnMessage), nil
 }
@@ -434,25 +429,26 @@ func decodeEnvelope(status int, body []byte) (*envelope, error) {
 // stream sends c and returns the body of a successful answer unread; a JSON
 // error body becomes an *APIError. Used by DownloadBill.
 func (c *Client) stream(ctx context.Context, cl call) (io.ReadCloser, error) {
-	resp, err := c.send(ctx, c.streamHC, cl)
+	resp, red, err := c.send(ctx, c.streamHC, cl)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
+		defer drainAndClose(resp.Body)
 		body, _ := readLimited(resp.Body, maxResponseBytes)
-		_, err := decodeEnvelope(resp.StatusCode, body)
-		return nil, err
+		_, err := decodeEnvelope(resp.StatusCode, red.bytes(body))
+		return nil, red.redactError(err)
 	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	if looksLikeJSON(br) {
-		defer resp.Body.Close()
+		defer drainAndClose(resp.Body)
 		body, err := readLimited(br, maxResponseBytes)
+		body = red.bytes(body)
 		if err != nil {
 			return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 		}
 		if _, err := decodeEnvelope(resp.StatusCode, body); err != nil {
-			return nil, err
+			return nil, red.redactError(err)
 		}
 		return nil, &APIError{StatusCode: resp.StatusCode, Message: "expected the reconciliation file, got a JSON answer", Body: snippet(body)}
 	}
@@ -480,23 +476,31 @@ func (d *drainCloser) Close() error {
 }
 
 // send signs and sends c, retrying as its policy allows, and returns the
-// final answer with its body unread. Only the returned response's body is
-// left open.
-func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Response, error) {
+// final answer with its body unread, and the call's secrets (every
+// Signature sent, cl.secrets) to redact from what comes back. Only the
+// returned response's body is left open.
+func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Response, redactor, error) {
 	if ctx == nil {
-		return nil, errors.New("hipopay: nil context")
+		return nil, nil, errors.New("hipopay: nil context")
 	}
+	if err := validUTF8(cl.params); err != nil {
+		return nil, nil, err
+	}
+	red := append(redactor(nil), cl.secrets...)
 	canon := canonicalQuery(cl.params, true)
 	for attempt := 1; ; attempt++ {
-		resp, connected, err := c.attempt(ctx, hc, cl, canon, attempt)
+		resp, sig, connected, err := c.attempt(ctx, hc, cl, canon, attempt)
+		if sig != "" {
+			red = append(red, sig)
+		}
 		retryable, cause, after := c.shouldRetry(ctx, cl, resp, connected, err)
 		if !retryable || attempt > c.maxRetries {
-			return resp, err
+			return resp, red, err
 		}
 		delay := c.backoff(attempt, after)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
 			// Waiting would outlive the caller: give up with what we have.
-			return resp, err
+			return resp, red, err
 		}
 		if resp != nil {
 			drainAndClose(resp.Body)
@@ -508,19 +512,36 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, fmt.Errorf("hipopay: %s %s: %w (after %d attempts, last: %s)", cl.method, cl.path, ctx.Err(), attempt, cause)
+			return nil, nil, fmt.Errorf("hipopay: %s %s: %w (after %d attempts, last: %s)", cl.method, cl.path, ctx.Err(), attempt, cause)
 		case <-timer.C:
 		}
 	}
 }
 
+// validUTF8 refuses a parameter value that is not valid UTF-8 (GBK text,
+// say): HipoPay reads every value as UTF-8.
+func validUTF8(params url.Values) error {
+	bad := ""
+	for name, vs := range params {
+		for _, v := range vs {
+			if !utf8.ValidString(v) && (bad == "" || name < bad) {
+				bad = name
+			}
+		}
+	}
+	if bad != "" {
+		return invalid(bad, "is not valid UTF-8 text (HipoPay reads every value as UTF-8)")
+	}
+	return nil
+}
+
 // attempt sends one signed request. connected reports whether a connection
 // to the server was obtained, i.e. whether HipoPay may have seen it.
-func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon string, n int) (resp *http.Response, connected bool, err error) {
+func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon string, n int) (resp *http.Response, sig string, connected bool, err error) {
 	ts := strconv.FormatInt(c.now().Unix(), 10)
-	sig, err := c.signer.SignString(canon + "," + ts)
+	sig, err = c.signer.SignString(canon + "," + ts)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	u := *c.baseURL
 	u.Path += cl.path
@@ -537,7 +558,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon st
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected = true }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u.String(), body)
 	if err != nil {
-		return nil, false, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, err)
+		return nil, sig, false, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
@@ -561,12 +582,12 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon st
 		c.log(ctx, slog.LevelDebug, "hipopay: request",
 			slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
 			slog.Duration("duration", elapsed), slog.String("error", redactURLError(err).Error()))
-		return nil, connected, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, redactURLError(err))
+		return nil, sig, connected, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, redactURLError(err))
 	}
 	c.log(ctx, slog.LevelDebug, "hipopay: request",
 		slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", elapsed))
-	return resp, true, nil
+	return resp, sig, true, nil
 }
 
 // shouldRetry decides whether an attempt's outcome may be retried under
@@ -679,24 +700,6 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 func drainAndClose(body io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, body, maxResponseBytes)
 	_ = body.Close()
-}
-
-// redactSecrets replaces every secret in body, raw or in the encoded forms
-// an echo may take (form encoding, RFC 3986, JSON escapes), with
-// [REDACTED].
-func redactSecrets(body []byte, secrets []string) []byte {
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		var enc strings.Builder
-		writeRFC3986(&enc, s)
-		jsonText, _ := json.Marshal(s)
-		for _, form := range []string{s, url.QueryEscape(s), enc.String(), strings.Trim(string(jsonText), `"`)} {
-			body = bytes.ReplaceAll(body, []byte(form), []byte("[REDACTED]"))
-		}
-	}
-	return body
 }
 
 // snippet is a short, printable prefix of an unexpected body for errors.

@@ -61,6 +61,14 @@ func (r DeclarationRequest) Format(f fmt.State, verb rune) {
 	}
 }
 
+// MarshalJSON writes the request with the buyer's CertID and Name
+// redacted, for JSON loggers; it is not what is sent to HipoPay.
+func (r DeclarationRequest) MarshalJSON() ([]byte, error) {
+	r.CertID, r.Name = redact(r.CertID), redact(r.Name)
+	type plain DeclarationRequest // no MarshalJSON method: no recursion
+	return json.Marshal(plain(r))
+}
+
 // LogValue logs the request with the buyer's CertID and Name redacted.
 func (r DeclarationRequest) LogValue() slog.Value {
 	return slog.GroupValue(

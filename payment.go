@@ -97,6 +97,9 @@ type WxRequestPayment struct {
 // out but the 32-hex-digit MD5 paySign matches: package is
 // "prepay_id=<prepay_id>" and signType is "MD5".
 func (p *PrepayParams) RequestPayment() WxRequestPayment {
+	if p == nil {
+		return WxRequestPayment{}
+	}
 	return WxRequestPayment{
 		TimeStamp: p.TimeStamp,
 		NonceStr:  p.NonceStr,
@@ -177,7 +180,13 @@ func (c *Client) PlaceOrder(ctx context.Context, req *PlaceOrderRequest) (*Payme
 	if err != nil {
 		return nil, err
 	}
-	return w.payment(), nil
+	p := w.payment()
+	if p.PrepayParams == nil || p.PrepayParams.PrepayID == "" {
+		// The order exists at HipoPay, but the mini-program cannot pay it.
+		return nil, &APIError{StatusCode: http.StatusOK,
+			Message: "order answer has no prepay_params (payment_no " + p.PaymentNo + ", out_trade_id " + p.OutTradeID + ")"}
+	}
+	return p, nil
 }
 
 // PaymentQuery identifies a payment: by HipoPay's PaymentNo or the
