@@ -324,29 +324,26 @@ func (c *Client) HipoPayPublicKey() *rsa.PublicKey { return c.hipopayKey }
 // Sandbox reports whether the client was made WithSandbox.
 func (c *Client) Sandbox() bool { return c.sandbox }
 
-// retryPolicy says when a call may be sent again.
-type retryPolicy int
-
-const (
-	// retryIdempotent: reads and Refund (idempotent through out_refund_id)
-	// are retried on network errors, 429 and 5xx.
-	retryIdempotent retryPolicy = iota
-	// retryUnsent: placing an order and the customs calls are re-sent only
-	// when no connection was made, so HipoPay cannot have seen them.
-	retryUnsent
-)
-
-// call is one API call: what do and stream need to send it.
+// call is one API call: what do and stream need to send it. Its zero
+// value is the safe kind: a POST, Version 1.0, never re-sent once it may
+// have reached HipoPay.
 type call struct {
-	method  string // http.MethodGet or http.MethodPost
+	method  string // http.MethodGet, or http.MethodPost ("" is POST)
 	path    string // relative to the base URL, e.g. "payment"
-	version string // the Version header: "1.0", "3.0" for download_bill
+	version string // the Version header; "" is "1.0" ("3.0" for download_bill)
 	params  url.Values
-	retry   retryPolicy
+	// idempotent marks a POST that is safe to send again (Refund, through
+	// out_refund_id): retried like a GET.
+	idempotent bool
 	// secrets are values (a buyer's identity) that must not reach an
 	// error, should HipoPay echo them back.
 	secrets []string
 }
+
+// resendable reports whether cl may be sent again once it may have
+// reached HipoPay: a GET (a read) or an idempotent POST. Anything else is
+// re-sent only when it provably never left (a dial or DNS failure).
+func (cl call) resendable() bool { return cl.method == http.MethodGet || cl.idempotent }
 
 // encodeParams turns a request struct with `url` tags into parameters.
 func encodeParams(req any) url.Values {
@@ -361,6 +358,7 @@ func encodeParams(req any) url.Values {
 // envelope is HipoPay's answer: {"is_success": true, "response": {...}} or
 // {"is_success": false, "error": CODE, "error_message": text}.
 type envelope struct {
+	status        int // the HTTP status
 	IsSuccess     flexBool        `json:"is_success"`
 	Response      json.RawMessage `json:"response"`
 	Error         flexString      `json:"error"`
@@ -368,39 +366,33 @@ type envelope struct {
 	ReturnMessage flexString      `json:"return_message"`
 }
 
-// do sends c and decodes the "response" object of a successful answer into
-// out. A business error, an HTTP error status or a body that is not
+// do sends cl and decodes the "response" object of a successful answer
+// into out; it returns the whole answer (its return_message, its HTTP
+// status). A business error, an HTTP error status or a body that is not
 // HipoPay's answer is an *APIError.
-func (c *Client) do(ctx context.Context, cl call, out any) error {
-	_, err := c.doWithMessage(ctx, cl, out)
-	return err
-}
-
-// doWithMessage is do that also returns the answer's top-level
-// return_message (refund answers carry one).
-func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, error) {
+func (c *Client) do(ctx context.Context, cl call, out any) (*envelope, error) {
 	resp, red, err := c.send(ctx, c.hc, cl)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer drainAndClose(resp.Body)
 	body, err := readLimited(resp.Body, maxResponseBytes)
 	body = red.bytes(body)
 	if err != nil {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 	}
 	env, err := decodeEnvelope(resp.StatusCode, body)
 	if err != nil {
 		// A decoded message may hold an echo that was escaped in the body.
-		return "", red.redactError(err)
+		return nil, red.redactError(err)
 	}
 	if len(env.Response) == 0 || string(env.Response) == "null" {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
 	}
 	if err := unmarshalLenient(env.Response, out); err != nil {
-		return "", red.redactError(&APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)})
+		return nil, red.redactError(&APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)})
 	}
-	return string(env.ReturnMessage), nil
+	return env, nil
 }
 
 // decodeEnvelope reads HipoPay's answer; anything but a successful one is
@@ -423,6 +415,7 @@ func decodeEnvelope(status int, body []byte) (*envelope, error) {
 	if status < 200 || status > 299 {
 		return nil, &APIError{StatusCode: status, Message: http.StatusText(status), Body: snippet(body)}
 	}
+	env.status = status
 	return &env, nil
 }
 
@@ -485,6 +478,12 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 	}
 	if err := validUTF8(cl.params); err != nil {
 		return nil, nil, err
+	}
+	if cl.method != http.MethodGet {
+		cl.method = http.MethodPost
+	}
+	if cl.version == "" {
+		cl.version = apiVersion
 	}
 	red := append(redactor(nil), cl.secrets...)
 	canon := canonicalQuery(cl.params, true)
@@ -599,7 +598,7 @@ func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, 
 		if ctx.Err() != nil {
 			return false, "", 0
 		}
-		if cl.retry == retryUnsent && (connected || !neverSent(err)) {
+		if !cl.resendable() && (connected || !neverSent(err)) {
 			return false, "", 0
 		}
 		return true, err.Error(), 0
@@ -607,7 +606,7 @@ func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, 
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
 		return false, "", 0
 	}
-	if cl.retry == retryUnsent {
+	if !cl.resendable() {
 		return false, "", 0
 	}
 	// The wait is real time: an HTTP date is measured against the

@@ -165,6 +165,19 @@ type RedeclarationRequest struct {
 	MchCustomsNo string      `url:"mch_customs_no"` // required
 }
 
+func (r *RedeclarationRequest) validate() error {
+	if r == nil {
+		return invalid("request", "is nil")
+	}
+	if err := validIdentified(r.PaymentNo, r.OutOrderNo, r.SubOrderNo); err != nil {
+		return err
+	}
+	if err := validCustoms("customs", r.Customs); err != nil {
+		return err
+	}
+	return required("mch_customs_no", r.MchCustomsNo)
+}
+
 // DeclarationQuery identifies a declaration: SubOrderNo when the order was
 // split, otherwise PaymentNo or OutOrderNo; Customs is required.
 type DeclarationQuery struct {
@@ -172,6 +185,13 @@ type DeclarationQuery struct {
 	OutOrderNo string      `url:"out_order_no,omitempty"`
 	SubOrderNo string      `url:"sub_order_no,omitempty"`
 	Customs    CustomsCode `url:"customs"`
+}
+
+func (q DeclarationQuery) validate() error {
+	if err := validIdentified(q.PaymentNo, q.OutOrderNo, q.SubOrderNo); err != nil {
+		return err
+	}
+	return validCustoms("customs", q.Customs)
 }
 
 // validIdentified checks the "one of payment_no, out_order_no,
@@ -344,7 +364,7 @@ func decodeRawResponse(b json.RawMessage) (string, *DeclarationRawResponse) {
 // declarationCall sends a declaration call and decodes its answer.
 func (c *Client) declarationCall(ctx context.Context, cl call) (*Declaration, error) {
 	var w declarationWire
-	if err := c.do(ctx, cl, &w); err != nil {
+	if _, err := c.do(ctx, cl, &w); err != nil {
 		return nil, err
 	}
 	return w.declaration(), nil
@@ -365,8 +385,8 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion,
-		params: encodeParams(req), retry: retryUnsent, secrets: []string{req.CertID, req.Name}})
+	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration",
+		params: encodeParams(req), secrets: []string{req.CertID, req.Name}})
 }
 
 // Redeclare re-declares a payment to customs.
@@ -377,19 +397,10 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 // *ValidationError before any network call. Never re-sent once it may have
 // reached HipoPay. HipoPay's refusals are *APIError.
 func (c *Client) Redeclare(ctx context.Context, req *RedeclarationRequest) (*Declaration, error) {
-	if req == nil {
-		return nil, invalid("request", "is nil")
-	}
-	if err := validIdentified(req.PaymentNo, req.OutOrderNo, req.SubOrderNo); err != nil {
+	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if err := validCustoms("customs", req.Customs); err != nil {
-		return nil, err
-	}
-	if err := required("mch_customs_no", req.MchCustomsNo); err != nil {
-		return nil, err
-	}
-	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/redeclaration", version: apiVersion, params: encodeParams(req), retry: retryUnsent})
+	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/redeclaration", params: encodeParams(req)})
 }
 
 // GetDeclaration returns the state of a customs declaration.
@@ -399,11 +410,8 @@ func (c *Client) Redeclare(ctx context.Context, req *RedeclarationRequest) (*Dec
 // A query without an identifier or customs is a *ValidationError. Retried
 // on network errors, 429 and 5xx. HipoPay's refusals are *APIError.
 func (c *Client) GetDeclaration(ctx context.Context, q DeclarationQuery) (*Declaration, error) {
-	if err := validIdentified(q.PaymentNo, q.OutOrderNo, q.SubOrderNo); err != nil {
+	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	if err := validCustoms("customs", q.Customs); err != nil {
-		return nil, err
-	}
-	return c.declarationCall(ctx, call{method: http.MethodGet, path: "wechatpay/declaration", version: apiVersion, params: encodeParams(q)})
+	return c.declarationCall(ctx, call{method: http.MethodGet, path: "wechatpay/declaration", params: encodeParams(q)})
 }

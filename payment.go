@@ -176,14 +176,14 @@ func (c *Client) PlaceOrder(ctx context.Context, req *PlaceOrderRequest) (*Payme
 		params.Set("is_rmb", "TRUE")
 	}
 	var w paymentWire
-	err := c.do(ctx, call{method: http.MethodPost, path: "wechatpay/mini_program/payment", version: apiVersion, params: params, retry: retryUnsent}, &w)
+	env, err := c.do(ctx, call{method: http.MethodPost, path: "wechatpay/mini_program/payment", params: params}, &w)
 	if err != nil {
 		return nil, err
 	}
 	p := w.payment()
 	if p.PrepayParams == nil || p.PrepayParams.PrepayID == "" {
 		// The order exists at HipoPay, but the mini-program cannot pay it.
-		return nil, &APIError{StatusCode: http.StatusOK,
+		return nil, &APIError{StatusCode: env.status,
 			Message: "order answer has no prepay_params (payment_no " + p.PaymentNo + ", out_trade_id " + p.OutTradeID + ")"}
 	}
 	return p, nil
@@ -196,6 +196,13 @@ type PaymentQuery struct {
 	OutTradeID string `url:"out_trade_id,omitempty"`
 }
 
+func (q PaymentQuery) validate() error {
+	if blank(q.PaymentNo) && blank(q.OutTradeID) {
+		return invalid("payment_no", "payment_no or out_trade_id is required")
+	}
+	return nil
+}
+
 // GetPayment returns a payment order.
 //
 // HipoPay endpoint: GET payment.
@@ -203,11 +210,11 @@ type PaymentQuery struct {
 // A query with neither identifier is a *ValidationError. An unknown payment
 // is ErrPaymentNotFound. Retried on network errors, 429 and 5xx.
 func (c *Client) GetPayment(ctx context.Context, q PaymentQuery) (*Payment, error) {
-	if blank(q.PaymentNo) && blank(q.OutTradeID) {
-		return nil, invalid("payment_no", "payment_no or out_trade_id is required")
+	if err := q.validate(); err != nil {
+		return nil, err
 	}
 	var w paymentWire
-	if err := c.do(ctx, call{method: http.MethodGet, path: "payment", version: apiVersion, params: encodeParams(q)}, &w); err != nil {
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "payment", params: encodeParams(q)}, &w); err != nil {
 		return nil, err
 	}
 	return w.payment(), nil
@@ -220,6 +227,13 @@ type ForexRate struct {
 	Rate     string // exact decimal text, e.g. "0.1490046489450470854690666349"
 }
 
+// forexQuery is the query of GET wechatpay/forex_rate.
+type forexQuery struct {
+	Currency Currency `url:"currency"`
+}
+
+func (q forexQuery) validate() error { return validCurrency("currency", q.Currency) }
+
 // GetForexRate returns HipoPay's reference exchange rate for currency.
 //
 // HipoPay endpoint: GET wechatpay/forex_rate.
@@ -227,17 +241,15 @@ type ForexRate struct {
 // A malformed currency code is a *ValidationError; one HipoPay does not
 // support is ErrCurrencyNotSupported.
 func (c *Client) GetForexRate(ctx context.Context, currency Currency) (*ForexRate, error) {
-	if err := validCurrency("currency", currency); err != nil {
+	q := forexQuery{currency}
+	if err := q.validate(); err != nil {
 		return nil, err
 	}
 	var w struct {
 		Currency flexString `json:"currency"`
 		Rate     flexString `json:"forex_rate"`
 	}
-	params := encodeParams(struct {
-		Currency Currency `url:"currency"`
-	}{currency})
-	if err := c.do(ctx, call{method: http.MethodGet, path: "wechatpay/forex_rate", version: apiVersion, params: params}, &w); err != nil {
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "wechatpay/forex_rate", params: encodeParams(q)}, &w); err != nil {
 		return nil, err
 	}
 	return &ForexRate{Currency: Currency(w.Currency), Rate: string(w.Rate)}, nil

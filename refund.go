@@ -103,7 +103,7 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 		return nil, err
 	}
 	var w refundWire
-	returnMessage, err := c.doWithMessage(ctx, call{method: http.MethodPost, path: "payment_refund", version: apiVersion, params: encodeParams(req), retry: retryIdempotent}, &w)
+	env, err := c.do(ctx, call{method: http.MethodPost, path: "payment_refund", params: encodeParams(req), idempotent: true}, &w)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Code == string(RefundResultAlreadyExists) {
 		// "Already exists" as a business error rather than a result.
@@ -112,7 +112,7 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 	if err != nil {
 		return nil, err
 	}
-	r := w.refund(returnMessage)
+	r := w.refund(string(env.ReturnMessage))
 	if r.ResultCode == RefundResultAlreadyExists {
 		return c.existingRefund(ctx, req)
 	}
@@ -169,6 +169,13 @@ type RefundQuery struct {
 	OutRefundID string `url:"out_refund_id,omitempty"`
 }
 
+func (q RefundQuery) validate() error {
+	if blank(q.RefundNo) && blank(q.OutRefundID) {
+		return invalid("refund_no", "refund_no or out_refund_id is required")
+	}
+	return nil
+}
+
 // GetRefund returns a refund order.
 //
 // HipoPay endpoint: GET payment_refund.
@@ -176,13 +183,13 @@ type RefundQuery struct {
 // A query with neither identifier is a *ValidationError. An unknown refund
 // is ErrRefundNotFound. Retried on network errors, 429 and 5xx.
 func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) {
-	if blank(q.RefundNo) && blank(q.OutRefundID) {
-		return nil, invalid("refund_no", "refund_no or out_refund_id is required")
+	if err := q.validate(); err != nil {
+		return nil, err
 	}
 	var w refundWire
-	returnMessage, err := c.doWithMessage(ctx, call{method: http.MethodGet, path: "payment_refund", version: apiVersion, params: encodeParams(q)}, &w)
+	env, err := c.do(ctx, call{method: http.MethodGet, path: "payment_refund", params: encodeParams(q)}, &w)
 	if err != nil {
 		return nil, err
 	}
-	return w.refund(returnMessage), nil
+	return w.refund(string(env.ReturnMessage)), nil
 }

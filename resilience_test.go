@@ -186,6 +186,42 @@ func TestPlaceOrderIsNotResentAfter5xx(t *testing.T) {
 	assert.EqualValues(t, 1, calls.Load())
 }
 
+// The zero value of a call is the safe kind: a POST with Version 1.0 that
+// is never re-sent once it may have reached HipoPay. A GET and an
+// idempotent POST are retried.
+func TestZeroCallIsTheSafeKind(t *testing.T) {
+	var got []string
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		got = append(got, r.Method+" "+r.Header.Get("Version"))
+		w.WriteHeader(http.StatusBadGateway)
+	}), WithMaxRetries(3))
+	for _, tc := range []struct {
+		name  string
+		cl    call
+		sends int32
+		first string
+	}{
+		{"zero value", call{path: "new/endpoint", params: url.Values{"a": {"1"}}}, 1, "POST 1.0"},
+		{"explicit POST", call{method: http.MethodPost, path: "new/endpoint"}, 1, "POST 1.0"},
+		{"GET", call{method: http.MethodGet, path: "new/endpoint"}, 4, "GET 1.0"},
+		{"idempotent POST", call{method: http.MethodPost, path: "new/endpoint", idempotent: true}, 4, "POST 1.0"},
+		{"version", call{method: http.MethodGet, path: "download_bill", version: "3.0"}, 4, "GET 3.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls.Store(0)
+			got = nil
+			var out json.RawMessage
+			_, err := c.do(context.Background(), tc.cl, &out)
+			var ae *APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, tc.sends, calls.Load())
+			assert.Equal(t, tc.first, got[0])
+		})
+	}
+}
+
 func TestPlaceOrderIsRetriedWhenNoConnectionWasMade(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
