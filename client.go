@@ -358,7 +358,7 @@ func encodeParams(req any) url.Values {
 // envelope is HipoPay's answer: {"is_success": true, "response": {...}} or
 // {"is_success": false, "error": CODE, "error_message": text}.
 type envelope struct {
-	status        int // the HTTP status
+	status        int             // the HTTP status
 	IsSuccess     flexBool        `json:"is_success"`
 	Response      json.RawMessage `json:"response"`
 	Error         flexString      `json:"error"`
