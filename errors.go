@@ -7,6 +7,7 @@ package hipopay
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -93,33 +94,19 @@ func (e *ValidationError) Error() string {
 	return "hipopay: invalid " + name + ": " + e.Reason
 }
 
-// goFieldName is the Go spelling of a wire field name, as the request
-// structs have it: "out_trade_id" is "OutTradeID", "appid" is "AppID".
+// goFieldName is the Go name of the request field whose `url` tag is wire
+// ("appid" is AppID), "" if none: the struct tags are the one map.
 func goFieldName(wire string) string {
-	switch wire {
-	case "appid":
-		return "AppID"
-	case "openid":
-		return "OpenID"
-	case "is_rmb":
-		return "IsRMB"
-	case "request", "":
-		return ""
-	}
-	var b strings.Builder
-	for _, part := range strings.Split(wire, "_") {
-		switch part {
-		case "id", "ip", "url", "rmb":
-			b.WriteString(strings.ToUpper(part))
-		default:
-			if part != "" && part[0] >= 'a' && part[0] <= 'z' {
-				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-			} else {
-				b.WriteString(part)
+	for _, req := range []any{PlaceOrderRequest{}, PaymentQuery{}, RefundRequest{}, RefundQuery{}, DeclarationRequest{},
+		RedeclarationRequest{}, DeclarationQuery{}, forexQuery{}, billParams{}} {
+		t := reflect.TypeOf(req)
+		for i := 0; i < t.NumField(); i++ {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("url"), ","); name == wire {
+				return t.Field(i).Name
 			}
 		}
 	}
-	return b.String()
+	return ""
 }
 
 // Is makes errors.Is(err, ErrInvalidRequest) hold.

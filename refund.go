@@ -5,6 +5,7 @@ package hipopay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,46 +45,56 @@ func (r *RefundRequest) validate() error {
 
 // Refund is a refund order as HipoPay reports it. A refund HipoPay could not
 // make comes back with Status FAIL, a failure ResultCode (see
-// RefundResultCode.Retryable) and FailMessage, and no error.
+// [RefundResultCode.Retryable]) and FailMessage, and no error. It marshals
+// to JSON as HipoPay writes it.
 type Refund struct {
-	RefundNo     string
-	OutRefundID  string
-	Status       RefundStatus
-	RefundAmount string
-	PaymentNo    string
+	RefundNo     string       `json:"refund_no"`
+	OutRefundID  string       `json:"out_refund_id"`
+	Status       RefundStatus `json:"status"`
+	RefundAmount string       `json:"refund_amount"`
+	PaymentNo    string       `json:"payment_no"`
 	// FinishTime is the completion time of a successful refund, the
 	// creation time of a failed one (UTC+8).
-	FinishTime  time.Time
-	ResultCode  RefundResultCode
-	FailMessage string
+	FinishTime  time.Time        `json:"finish_time"`
+	ResultCode  RefundResultCode `json:"result_code"`
+	FailMessage string           `json:"fail_message,omitempty"`
 	// ReturnMessage is the answer's top-level return_message ("OK").
-	ReturnMessage string
+	ReturnMessage string `json:"-"`
 }
 
-type refundWire struct {
+type refundAlias Refund
+
+// refundJSON shadows Refund's lenient fields with leaf types.
+type refundJSON struct {
+	*refundAlias
 	RefundNo     flexString `json:"refund_no"`
 	OutRefundID  flexString `json:"out_refund_id"`
-	Status       flexString `json:"status"`
 	RefundAmount flexString `json:"refund_amount"`
 	PaymentNo    flexString `json:"payment_no"`
-	FinishTime   flexTime   `json:"finish_time"`
+	FinishTime   *flexTime  `json:"finish_time,omitempty"`
 	ResultCode   flexString `json:"result_code"`
-	FailMessage  flexString `json:"fail_message"`
 }
 
-func (w *refundWire) refund(returnMessage string) *Refund {
-	return &Refund{
-		RefundNo:      string(w.RefundNo),
-		OutRefundID:   string(w.OutRefundID),
-		Status:        RefundStatus(w.Status),
-		RefundAmount:  string(w.RefundAmount),
-		PaymentNo:     string(w.PaymentNo),
-		FinishTime:    time.Time(w.FinishTime),
-		ResultCode:    RefundResultCode(w.ResultCode),
-		FailMessage:   string(w.FailMessage),
-		ReturnMessage: returnMessage,
-	}
+func (r *Refund) json() *refundJSON {
+	return &refundJSON{refundAlias: (*refundAlias)(r), RefundNo: flexString(r.RefundNo), OutRefundID: flexString(r.OutRefundID),
+		RefundAmount: flexString(r.RefundAmount), PaymentNo: flexString(r.PaymentNo), FinishTime: wireTime(r.FinishTime),
+		ResultCode: flexString(r.ResultCode)}
 }
+
+// UnmarshalJSON decodes HipoPay's refund object leniently.
+func (r *Refund) UnmarshalJSON(b []byte) error {
+	w := r.json()
+	if err := json.Unmarshal(b, w); err != nil {
+		return err
+	}
+	r.RefundNo, r.OutRefundID, r.RefundAmount = string(w.RefundNo), string(w.OutRefundID), string(w.RefundAmount)
+	r.PaymentNo, r.FinishTime, r.ResultCode = string(w.PaymentNo), w.FinishTime.time(), RefundResultCode(w.ResultCode)
+	return nil
+}
+
+// MarshalJSON writes the refund as HipoPay does (the time in UTC+8 as
+// "2006-01-02 15:04:05"); ReturnMessage is not written.
+func (r Refund) MarshalJSON() ([]byte, error) { return json.Marshal(r.json()) }
 
 // Refund refunds a payment, in full when RefundAmount is empty.
 //
@@ -102,8 +113,8 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var w refundWire
-	env, err := c.do(ctx, call{method: http.MethodPost, path: "payment_refund", params: encodeParams(req), idempotent: true}, &w)
+	var r Refund
+	env, err := c.do(ctx, call{method: http.MethodPost, path: "payment_refund", params: encodeParams(req), idempotent: true}, &r)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Code == string(RefundResultAlreadyExists) {
 		// "Already exists" as a business error rather than a result.
@@ -112,11 +123,11 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 	if err != nil {
 		return nil, err
 	}
-	r := w.refund(string(env.ReturnMessage))
+	r.ReturnMessage = string(env.ReturnMessage)
 	if r.ResultCode == RefundResultAlreadyExists {
 		return c.existingRefund(ctx, req)
 	}
-	return r, nil
+	return &r, nil
 }
 
 // existingRefund resolves a "refund already exists" answer: the refund
@@ -186,10 +197,11 @@ func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) 
 	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	var w refundWire
-	env, err := c.do(ctx, call{method: http.MethodGet, path: "payment_refund", params: encodeParams(q)}, &w)
+	var r Refund
+	env, err := c.do(ctx, call{method: http.MethodGet, path: "payment_refund", params: encodeParams(q)}, &r)
 	if err != nil {
 		return nil, err
 	}
-	return w.refund(string(env.ReturnMessage)), nil
+	r.ReturnMessage = string(env.ReturnMessage)
+	return &r, nil
 }
