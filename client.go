@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -260,25 +259,22 @@ func CallbackPublicKey(sandbox bool) (*rsa.PublicKey, error) {
 // A redirect answer is an *APIError.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// newTransport is the default transport: keep-alive connections, pooled
-// per host for concurrent callers (Go's default keeps only 2 idle per host,
-// so 16 concurrent callers would pay a TCP and TLS handshake on most
-// calls), TLS verification never weakened.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: defaultTimeout,
-		ExpectContinueTimeout: time.Second,
+// newTransport is the default transport, built from http.DefaultTransport
+// when NewClient runs: a clone tuned to pool connections per host for
+// concurrent callers (Go's default keeps only 2 idle per host), TLS
+// settings untouched; or, when something else has replaced it (as
+// httpmock.Activate does), that transport as it is.
+func newTransport() http.RoundTripper {
+	dt, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
 	}
+	t := dt.Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = defaultTimeout
+	return t
 }
 
 func parseBaseURL(rawURL string) (*url.URL, error) {
