@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,9 @@ type Client struct {
 	now         func() time.Time
 	maxRetries  int
 	backoffBase time.Duration
+	// rawTilde is set once HipoPay accepted a request signed with '~'
+	// kept raw after refusing the documented %7E (see tilde.go).
+	rawTilde atomic.Bool
 }
 
 // Option configures a Client; NewClient reports an option's error.

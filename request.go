@@ -40,6 +40,8 @@ type call struct {
 	// secrets are values (a buyer's identity) that must not reach an
 	// error, should HipoPay echo them back.
 	secrets []string
+	// rawTilde signs (and sends) '~' raw instead of the documented %7E.
+	rawTilde bool
 }
 
 // resendable reports whether cl may be sent again once it may have
@@ -68,11 +70,11 @@ type envelope struct {
 	ReturnMessage flexString      `json:"return_message"`
 }
 
-// do sends cl and decodes the "response" object of a successful answer
-// into out; it returns the whole answer (its return_message, its HTTP
-// status). A business error, an HTTP error status or a body that is not
-// HipoPay's answer is an *APIError.
-func (c *Client) do(ctx context.Context, cl call, out any) (*envelope, error) {
+// doOnce sends cl (with its retries) and decodes the "response" object of
+// a successful answer into out; it returns the whole answer (its
+// return_message, its HTTP status). A business error, an HTTP error status
+// or a body that is not HipoPay's answer is an *APIError.
+func (c *Client) doOnce(ctx context.Context, cl call, out any) (*envelope, error) {
 	resp, red, err := c.send(ctx, c.hc, cl)
 	if err != nil {
 		return nil, err
@@ -189,6 +191,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 	}
 	red := append(redactor(nil), cl.secrets...)
 	canon := canonicalQuery(cl.params, true)
+	if cl.rawTilde || c.rawTilde.Load() {
+		canon = rawTildeQuery(canon)
+	}
 	for attempt := 1; ; attempt++ {
 		resp, sig, connected, err := c.attempt(ctx, hc, cl, canon, attempt)
 		if sig != "" {
