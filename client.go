@@ -76,9 +76,9 @@ type clientConfig struct {
 	backoffBase time.Duration
 }
 
-// WithSandbox points the client at HipoPay's sandbox (SandboxBaseURL) and
-// verifies notifications with HipoPay's sandbox callback key. WithBaseURL
-// and WithHipoPayPublicKey still override either.
+// WithSandbox points the client at HipoPay's sandbox ([SandboxBaseURL]) and
+// verifies notifications with HipoPay's sandbox callback key.
+// [WithBaseURL] and [WithHipoPayPublicKey] still override either.
 func WithSandbox() Option {
 	return func(c *clientConfig) error { c.sandbox = true; return nil }
 }
@@ -150,8 +150,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxRetries sets how many times a call that is safe to repeat (every
-// GET, and Refund) is retried after a network error, HTTP 429 or 5xx;
-// default 2, 0 disables retries.
+// GET, and [Client.Refund]) is retried after a network error, HTTP 429 or
+// 5xx; default 2, 0 disables retries. Any other POST is re-sent only when
+// it provably never left (a dial or DNS failure).
 func WithMaxRetries(n int) Option {
 	return func(c *clientConfig) error {
 		if n < 0 {
@@ -164,7 +165,7 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the first retry delay (100 ms by default; each
 // retry doubles it, with jitter, up to 5 s). Tests against a fake HipoPay
-// that injects failures shorten it.
+// that injects failures shorten it. A non-positive d is an error.
 func WithRetryBackoff(d time.Duration) Option {
 	return func(c *clientConfig) error {
 		if d <= 0 {
@@ -175,10 +176,13 @@ func WithRetryBackoff(d time.Duration) Option {
 	}
 }
 
-// NewClient returns a client for merchantNo signing with key. By default it
-// calls ProductionBaseURL and verifies notifications with HipoPay's
-// production callback key. It refuses an empty merchant number, a nil key
-// or one under 2048 bits, and invalid options.
+// NewClient returns a client for merchantNo signing with key.
+//
+// By default it calls [ProductionBaseURL], verifies notifications with
+// HipoPay's production callback key, and sends through a tuned clone of
+// [http.DefaultTransport] (that transport itself when something such as
+// httpmock replaced it) with a 30 s timeout. It refuses an empty merchant
+// number, a nil key or one under 2048 bits, and invalid options.
 func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(merchantNo) == "" {
 		return nil, errors.New("hipopay: NewClient: merchant number is empty")

@@ -375,17 +375,16 @@ func (c *Client) declarationCall(ctx context.Context, cl call) (*Declaration, er
 	return &d, nil
 }
 
-// Declare declares a sub-order of a paid payment to a customs office. For
-// GUANGZHOU_HP_GJ and GUANGZHOU_NS_GJ declare to GUANGZHOU_ZS as well (see
-// CustomsCode.UnifiedDeclaration).
+// Declare declares a sub-order of a paid payment to a customs office
+// (see [CustomsCode.UnifiedDeclaration] for the offices that need two).
 //
 // HipoPay endpoint: POST wechatpay/declaration.
 //
 // Invalid input (a missing field, a sub_order_amount that is not
 // transport_amount + product_amount, cert_id without name) is a
-// *ValidationError before any network call. The call is never re-sent once
-// it may have reached HipoPay; query it with GetDeclaration instead.
-// HipoPay's refusals are *APIError.
+// [*ValidationError] before any network call. Never re-sent once it may
+// have reached HipoPay: query it with [Client.GetDeclaration]. HipoPay's
+// refusals are [*APIError]; no error holds the buyer's cert_id or name.
 func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declaration, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -399,8 +398,8 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 // HipoPay endpoint: POST wechatpay/redeclaration.
 //
 // A request without an identifier, customs or mch_customs_no is a
-// *ValidationError before any network call. Never re-sent once it may have
-// reached HipoPay. HipoPay's refusals are *APIError.
+// [*ValidationError] before any network call. Never re-sent once it may
+// have reached HipoPay. HipoPay's refusals are [*APIError].
 func (c *Client) Redeclare(ctx context.Context, req *RedeclarationRequest) (*Declaration, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -412,8 +411,9 @@ func (c *Client) Redeclare(ctx context.Context, req *RedeclarationRequest) (*Dec
 //
 // HipoPay endpoint: GET wechatpay/declaration.
 //
-// A query without an identifier or customs is a *ValidationError. Retried
-// on network errors, 429 and 5xx. HipoPay's refusals are *APIError.
+// A query without an identifier or customs is a [*ValidationError].
+// Retried on network errors, 429 and 5xx. HipoPay's refusals are
+// [*APIError].
 func (c *Client) GetDeclaration(ctx context.Context, q DeclarationQuery) (*Declaration, error) {
 	if err := q.validate(); err != nil {
 		return nil, err

@@ -154,7 +154,8 @@ type WxRequestPayment struct {
 // RequestPayment maps the prepay parameters to wx.requestPayment's object
 // by WeChat's classic JSAPI convention, which the reference does not spell
 // out but the 32-hex-digit MD5 paySign matches: package is
-// "prepay_id=<prepay_id>" and signType is "MD5".
+// "prepay_id=<prepay_id>" and signType is "MD5". On nil parameters it
+// returns the zero [WxRequestPayment].
 func (p *PrepayParams) RequestPayment() WxRequestPayment {
 	if p == nil {
 		return WxRequestPayment{}
@@ -168,16 +169,17 @@ func (p *PrepayParams) RequestPayment() WxRequestPayment {
 	}
 }
 
-// PlaceOrder places a mini-program order and returns it with the prepay
-// parameters for wx.requestPayment.
+// PlaceOrder places a mini-program order and returns it with the
+// [PrepayParams] for wx.requestPayment.
 //
 // HipoPay endpoint: POST wechatpay/mini_program/payment.
 //
-// Invalid input is a *ValidationError before any network call. The order
-// is never re-sent once the request may have reached HipoPay (a lost answer
-// is resolved with GetPayment by OutTradeID). HipoPay's refusals are
-// *APIError: ErrForexMerchantNotSupportThisCurrency,
-// ErrIllegalSecurityProfile.
+// Invalid input (a non-UTF-8 value included) is a [*ValidationError]
+// before any network call. The order is never re-sent once it may have
+// reached HipoPay: resolve a lost answer with [Client.GetPayment] by
+// OutTradeID. HipoPay's refusals are [*APIError]
+// ([ErrForexMerchantNotSupportThisCurrency], [ErrIllegalSecurityProfile]);
+// so is a success answer without prepay_params, naming the payment.
 func (c *Client) PlaceOrder(ctx context.Context, req *PlaceOrderRequest) (*Payment, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -218,8 +220,8 @@ func (q PaymentQuery) validate() error {
 //
 // HipoPay endpoint: GET payment.
 //
-// A query with neither identifier is a *ValidationError. An unknown payment
-// is ErrPaymentNotFound. Retried on network errors, 429 and 5xx.
+// A query with neither identifier is a [*ValidationError]; an unknown
+// payment is [ErrPaymentNotFound]. Retried on network errors, 429 and 5xx.
 func (c *Client) GetPayment(ctx context.Context, q PaymentQuery) (*Payment, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
@@ -263,8 +265,8 @@ func (q forexQuery) validate() error { return validCurrency("currency", q.Curren
 //
 // HipoPay endpoint: GET wechatpay/forex_rate.
 //
-// A malformed currency code is a *ValidationError; one HipoPay does not
-// support is ErrCurrencyNotSupported.
+// A malformed currency code is a [*ValidationError]; one HipoPay does not
+// support is [ErrCurrencyNotSupported]. Retried like every read.
 func (c *Client) GetForexRate(ctx context.Context, currency Currency) (*ForexRate, error) {
 	q := forexQuery{currency}
 	if err := q.validate(); err != nil {

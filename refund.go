@@ -100,15 +100,14 @@ func (r Refund) MarshalJSON() ([]byte, error) { return json.Marshal(r.json()) }
 //
 // HipoPay endpoint: POST payment_refund.
 //
-// Invalid input is a *ValidationError before any network call. The call is
-// idempotent through OutRefundID, so it is retried like a read; when HipoPay
-// answers that the refund already exists (result code 0001: a retry whose
-// first answer was lost, or a resend after a crash), Refund fetches that
-// refund and returns it if its payment and amount match the request, and
-// otherwise fails with a *RefundConflictError carrying it. A refund HipoPay
-// refuses for business reasons comes back with Status FAIL and its
-// ResultCode, with a nil error; HipoPay's request errors are *APIError
-// (ErrRefundAmountInvalid, ErrIllegalSecurityProfile).
+// Invalid input is a [*ValidationError] before any network call. Retried
+// like a read (idempotent through OutRefundID). An "already exists" answer
+// (result code 0001) is resolved by fetching that refund: it is the result
+// when its payment and amount match (a full refund matches only a refund
+// of the payment's whole amount), else a [*RefundConflictError] carries it.
+// A refund refused for business reasons is a result with Status FAIL and
+// its [RefundResultCode], not an error; request errors are [*APIError]
+// ([ErrRefundAmountInvalid], [ErrIllegalSecurityProfile]).
 func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -191,8 +190,8 @@ func (q RefundQuery) validate() error {
 //
 // HipoPay endpoint: GET payment_refund.
 //
-// A query with neither identifier is a *ValidationError. An unknown refund
-// is ErrRefundNotFound. Retried on network errors, 429 and 5xx.
+// A query with neither identifier is a [*ValidationError]; an unknown
+// refund is [ErrRefundNotFound]. Retried on network errors, 429 and 5xx.
 func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) {
 	if err := q.validate(); err != nil {
 		return nil, err

@@ -173,11 +173,11 @@ func (c CustomsCode) Known() bool {
 	return false
 }
 
-// AlsoRequires returns the customs code that must be declared as well under
+// alsoRequires returns the customs code that must be declared as well under
 // the "unified declaration" rule: the Huangpu and Nansha inspection bureaus
 // (GUANGZHOU_HP_GJ, GUANGZHOU_NS_GJ) need the declaration pushed a second
 // time to GUANGZHOU_ZS. It returns "", false for every other code.
-func (c CustomsCode) AlsoRequires() (CustomsCode, bool) {
+func (c CustomsCode) alsoRequires() (CustomsCode, bool) {
 	if c == CustomsGuangzhouHPGJ || c == CustomsGuangzhouNSGJ {
 		return CustomsGuangzhouZS, true
 	}
@@ -188,7 +188,7 @@ func (c CustomsCode) AlsoRequires() (CustomsCode, bool) {
 // pushed to, in order: GUANGZHOU_ZS then c for the Huangpu and Nansha
 // bureaus, c alone otherwise.
 func (c CustomsCode) UnifiedDeclaration() []CustomsCode {
-	if other, ok := c.AlsoRequires(); ok {
+	if other, ok := c.alsoRequires(); ok {
 		return []CustomsCode{other, c}
 	}
 	return []CustomsCode{c}
