@@ -81,7 +81,7 @@ func redact(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "[REDACTED]"
+	return redacted
 }
 
 func (r *DeclarationRequest) validate() error {
