@@ -2,6 +2,7 @@ package hipopay
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"sync"
@@ -94,13 +95,15 @@ func FuzzDecodeResponse(f *testing.F) {
 		if env == nil || !env.IsSuccess.value {
 			t.Fatal("success without an envelope")
 		}
-		var p paymentWire
-		_ = unmarshalLenient(env.Response, &p)
-		var d declarationWire
-		if unmarshalLenient(env.Response, &d) == nil {
-			_ = d.declaration()
+		var p Payment
+		if unmarshalLenient(env.Response, &p) == nil {
+			_, _ = json.Marshal(p)
 		}
-		var r refundWire
+		var d Declaration
+		if unmarshalLenient(env.Response, &d) == nil {
+			_, _ = json.Marshal(d)
+		}
+		var r Refund
 		_ = unmarshalLenient(env.Response, &r)
 	})
 }

@@ -6,6 +6,7 @@ package hipopay
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -55,22 +56,63 @@ func (r *PlaceOrderRequest) validate() error {
 }
 
 // Payment is a payment order as HipoPay reports it. Times are in UTC+8;
-// FinishTime and ExchangeRate are set once the payment is PAID.
+// FinishTime and ExchangeRate are set once the payment is PAID. It
+// marshals to JSON as HipoPay writes it.
 type Payment struct {
-	Amount       string
-	Currency     Currency
-	ExchangeRate string
-	OutTradeID   string
-	PaymentNo    string
-	Status       PaymentStatus
-	ProductInfo  string
-	TradeTime    time.Time
-	FinishTime   time.Time
-	TradeType    string
+	Amount       string        `json:"amount"`
+	Currency     Currency      `json:"currency"`
+	ExchangeRate string        `json:"exchange_rate,omitempty"`
+	OutTradeID   string        `json:"out_trade_id"`
+	PaymentNo    string        `json:"payment_no"`
+	Status       PaymentStatus `json:"status"`
+	ProductInfo  string        `json:"product_info"`
+	TradeTime    time.Time     `json:"trade_time"`
+	FinishTime   time.Time     `json:"finish_time"`
+	TradeType    string        `json:"trade_type"`
 	// PrepayParams is what the mini-program needs to open WeChat's payment
 	// sheet; only PlaceOrder's answer has it.
-	PrepayParams *PrepayParams
+	PrepayParams *PrepayParams `json:"prepay_params,omitempty"`
+	// Raw is the whole "response" object as received.
+	Raw json.RawMessage `json:"-"`
 }
+
+type paymentAlias Payment
+
+// paymentJSON shadows Payment's lenient fields with leaf types: numbers
+// where strings are expected, HipoPay's UTC+8 times.
+type paymentJSON struct {
+	*paymentAlias
+	Amount       flexString `json:"amount"`
+	ExchangeRate flexString `json:"exchange_rate,omitempty"`
+	OutTradeID   flexString `json:"out_trade_id"`
+	PaymentNo    flexString `json:"payment_no"`
+	TradeTime    *flexTime  `json:"trade_time,omitempty"`
+	FinishTime   *flexTime  `json:"finish_time,omitempty"`
+}
+
+func (p *Payment) json() *paymentJSON {
+	return &paymentJSON{paymentAlias: (*paymentAlias)(p), Amount: flexString(p.Amount), ExchangeRate: flexString(p.ExchangeRate),
+		OutTradeID: flexString(p.OutTradeID), PaymentNo: flexString(p.PaymentNo),
+		TradeTime: wireTime(p.TradeTime), FinishTime: wireTime(p.FinishTime)}
+}
+
+// UnmarshalJSON decodes HipoPay's payment object leniently and keeps it
+// in Raw.
+func (p *Payment) UnmarshalJSON(b []byte) error {
+	w := p.json()
+	if err := json.Unmarshal(b, w); err != nil {
+		return err
+	}
+	p.Amount, p.ExchangeRate = string(w.Amount), string(w.ExchangeRate)
+	p.OutTradeID, p.PaymentNo = string(w.OutTradeID), string(w.PaymentNo)
+	p.TradeTime, p.FinishTime = w.TradeTime.time(), w.FinishTime.time()
+	p.Raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON writes the payment as HipoPay does (times in UTC+8 as
+// "2006-01-02 15:04:05"); Raw is not written.
+func (p Payment) MarshalJSON() ([]byte, error) { return json.Marshal(p.json()) }
 
 // PrepayParams are the prepayment parameters of a placed order, as
 // received.
@@ -80,6 +122,23 @@ type PrepayParams struct {
 	PaySign   string `json:"paySign"`
 	PrepayID  string `json:"prepay_id"`
 	TimeStamp string `json:"timeStamp"`
+}
+
+type prepayAlias PrepayParams
+
+// UnmarshalJSON accepts numbers for the numeric-looking parameters.
+func (pp *PrepayParams) UnmarshalJSON(b []byte) error {
+	w := struct {
+		*prepayAlias
+		NonceStr  flexString `json:"nonceStr"`
+		OrderNo   flexString `json:"order_no"`
+		TimeStamp flexString `json:"timeStamp"`
+	}{(*prepayAlias)(pp), flexString(pp.NonceStr), flexString(pp.OrderNo), flexString(pp.TimeStamp)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	pp.NonceStr, pp.OrderNo, pp.TimeStamp = string(w.NonceStr), string(w.OrderNo), string(w.TimeStamp)
+	return nil
 }
 
 // WxRequestPayment is the object a mini-program passes to
@@ -95,8 +154,12 @@ type WxRequestPayment struct {
 // RequestPayment maps the prepay parameters to wx.requestPayment's object
 // by WeChat's classic JSAPI convention, which the reference does not spell
 // out but the 32-hex-digit MD5 paySign matches: package is
-// "prepay_id=<prepay_id>" and signType is "MD5".
+// "prepay_id=<prepay_id>" and signType is "MD5". On nil parameters it
+// returns the zero [WxRequestPayment].
 func (p *PrepayParams) RequestPayment() WxRequestPayment {
+	if p == nil {
+		return WxRequestPayment{}
+	}
 	return WxRequestPayment{
 		TimeStamp: p.TimeStamp,
 		NonceStr:  p.NonceStr,
@@ -106,63 +169,17 @@ func (p *PrepayParams) RequestPayment() WxRequestPayment {
 	}
 }
 
-type paymentWire struct {
-	Amount       flexString  `json:"amount"`
-	Currency     flexString  `json:"currency"`
-	ExchangeRate flexString  `json:"exchange_rate"`
-	OutTradeID   flexString  `json:"out_trade_id"`
-	PaymentNo    flexString  `json:"payment_no"`
-	Status       flexString  `json:"status"`
-	ProductInfo  flexString  `json:"product_info"`
-	TradeTime    flexTime    `json:"trade_time"`
-	FinishTime   flexTime    `json:"finish_time"`
-	TradeType    flexString  `json:"trade_type"`
-	PrepayParams *prepayWire `json:"prepay_params"`
-}
-
-type prepayWire struct {
-	NonceStr  flexString `json:"nonceStr"`
-	OrderNo   flexString `json:"order_no"`
-	PaySign   flexString `json:"paySign"`
-	PrepayID  flexString `json:"prepay_id"`
-	TimeStamp flexString `json:"timeStamp"`
-}
-
-func (w *paymentWire) payment() *Payment {
-	p := &Payment{
-		Amount:       string(w.Amount),
-		Currency:     Currency(w.Currency),
-		ExchangeRate: string(w.ExchangeRate),
-		OutTradeID:   string(w.OutTradeID),
-		PaymentNo:    string(w.PaymentNo),
-		Status:       PaymentStatus(w.Status),
-		ProductInfo:  string(w.ProductInfo),
-		TradeTime:    time.Time(w.TradeTime),
-		FinishTime:   time.Time(w.FinishTime),
-		TradeType:    string(w.TradeType),
-	}
-	if pp := w.PrepayParams; pp != nil {
-		p.PrepayParams = &PrepayParams{
-			NonceStr:  string(pp.NonceStr),
-			OrderNo:   string(pp.OrderNo),
-			PaySign:   string(pp.PaySign),
-			PrepayID:  string(pp.PrepayID),
-			TimeStamp: string(pp.TimeStamp),
-		}
-	}
-	return p
-}
-
-// PlaceOrder places a mini-program order and returns it with the prepay
-// parameters for wx.requestPayment.
+// PlaceOrder places a mini-program order and returns it with the
+// [PrepayParams] for wx.requestPayment.
 //
 // HipoPay endpoint: POST wechatpay/mini_program/payment.
 //
-// Invalid input is a *ValidationError before any network call. The order
-// is never re-sent once the request may have reached HipoPay (a lost answer
-// is resolved with GetPayment by OutTradeID). HipoPay's refusals are
-// *APIError: ErrForexMerchantNotSupportThisCurrency,
-// ErrIllegalSecurityProfile.
+// Invalid input (a non-UTF-8 value included) is a [*ValidationError]
+// before any network call. The order is never re-sent once it may have
+// reached HipoPay: resolve a lost answer with [Client.GetPayment] by
+// OutTradeID. HipoPay's refusals are [*APIError]
+// ([ErrForexMerchantNotSupportThisCurrency], [ErrIllegalSecurityProfile]);
+// so is a success answer without prepay_params, naming the payment.
 func (c *Client) PlaceOrder(ctx context.Context, req *PlaceOrderRequest) (*Payment, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -172,12 +189,17 @@ func (c *Client) PlaceOrder(ctx context.Context, req *PlaceOrderRequest) (*Payme
 	if req.IsRMB {
 		params.Set("is_rmb", "TRUE")
 	}
-	var w paymentWire
-	err := c.do(ctx, call{method: http.MethodPost, path: "wechatpay/mini_program/payment", version: apiVersion, params: params, retry: retryUnsent}, &w)
+	var p Payment
+	env, err := c.do(ctx, call{method: http.MethodPost, path: "wechatpay/mini_program/payment", params: params}, &p)
 	if err != nil {
 		return nil, err
 	}
-	return w.payment(), nil
+	if p.PrepayParams == nil || p.PrepayParams.PrepayID == "" {
+		// The order exists at HipoPay, but the mini-program cannot pay it.
+		return nil, &APIError{StatusCode: env.status,
+			Message: "order answer has no prepay_params (payment_no " + p.PaymentNo + ", out_trade_id " + p.OutTradeID + ")"}
+	}
+	return &p, nil
 }
 
 // PaymentQuery identifies a payment: by HipoPay's PaymentNo or the
@@ -187,49 +209,72 @@ type PaymentQuery struct {
 	OutTradeID string `url:"out_trade_id,omitempty"`
 }
 
+func (q PaymentQuery) validate() error {
+	if blank(q.PaymentNo) && blank(q.OutTradeID) {
+		return invalid("payment_no", "payment_no or out_trade_id is required")
+	}
+	return nil
+}
+
 // GetPayment returns a payment order.
 //
 // HipoPay endpoint: GET payment.
 //
-// A query with neither identifier is a *ValidationError. An unknown payment
-// is ErrPaymentNotFound. Retried on network errors, 429 and 5xx.
+// A query with neither identifier is a [*ValidationError]; an unknown
+// payment is [ErrPaymentNotFound]. Retried on network errors, 429 and 5xx.
 func (c *Client) GetPayment(ctx context.Context, q PaymentQuery) (*Payment, error) {
-	if blank(q.PaymentNo) && blank(q.OutTradeID) {
-		return nil, invalid("payment_no", "payment_no or out_trade_id is required")
-	}
-	var w paymentWire
-	if err := c.do(ctx, call{method: http.MethodGet, path: "payment", version: apiVersion, params: encodeParams(q)}, &w); err != nil {
+	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	return w.payment(), nil
+	var p Payment
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "payment", params: encodeParams(q)}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // ForexRate is HipoPay's reference exchange rate of a currency (target
 // currency per CNY); the rate of a payment is the live one when it occurs.
 type ForexRate struct {
-	Currency Currency
-	Rate     string // exact decimal text, e.g. "0.1490046489450470854690666349"
+	Currency Currency `json:"currency"`
+	Rate     string   `json:"forex_rate"` // exact decimal text, e.g. "0.1490046489450470854690666349"
 }
+
+// UnmarshalJSON accepts the rate as a JSON number too, keeping its text.
+func (f *ForexRate) UnmarshalJSON(b []byte) error {
+	type alias ForexRate
+	w := struct {
+		*alias
+		Rate flexString `json:"forex_rate"`
+	}{(*alias)(f), flexString(f.Rate)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	f.Rate = string(w.Rate)
+	return nil
+}
+
+// forexQuery is the query of GET wechatpay/forex_rate.
+type forexQuery struct {
+	Currency Currency `url:"currency"`
+}
+
+func (q forexQuery) validate() error { return validCurrency("currency", q.Currency) }
 
 // GetForexRate returns HipoPay's reference exchange rate for currency.
 //
 // HipoPay endpoint: GET wechatpay/forex_rate.
 //
-// A malformed currency code is a *ValidationError; one HipoPay does not
-// support is ErrCurrencyNotSupported.
+// A malformed currency code is a [*ValidationError]; one HipoPay does not
+// support is [ErrCurrencyNotSupported]. Retried like every read.
 func (c *Client) GetForexRate(ctx context.Context, currency Currency) (*ForexRate, error) {
-	if err := validCurrency("currency", currency); err != nil {
+	q := forexQuery{currency}
+	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	var w struct {
-		Currency flexString `json:"currency"`
-		Rate     flexString `json:"forex_rate"`
-	}
-	params := encodeParams(struct {
-		Currency Currency `url:"currency"`
-	}{currency})
-	if err := c.do(ctx, call{method: http.MethodGet, path: "wechatpay/forex_rate", version: apiVersion, params: params}, &w); err != nil {
+	var f ForexRate
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "wechatpay/forex_rate", params: encodeParams(q)}, &f); err != nil {
 		return nil, err
 	}
-	return &ForexRate{Currency: Currency(w.Currency), Rate: string(w.Rate)}, nil
+	return &f, nil
 }

@@ -53,6 +53,7 @@ type config struct {
 	notifyTimeout     time.Duration
 	notifyClient      *http.Client
 	responseVersion3  bool
+	rawTilde          bool
 	deliveryHook      func(paymentNo string, d Delivery)
 	errs              []error
 }
@@ -210,6 +211,13 @@ func WithNotifyClient(c *http.Client) Option {
 // server also honours per order).
 func WithResponseVersion3() Option {
 	return func(c *config) { c.responseVersion3 = true }
+}
+
+// WithRawTilde verifies request signatures with '~' kept raw, as an RFC
+// 3986 server would, instead of HipoPay's documented %7E: a request signed
+// the documented way with '~' in a value is then ILLEGAL_SECURITY_PROFILE.
+func WithRawTilde() Option {
+	return func(c *config) { c.rawTilde = true }
 }
 
 // WithDeliveryHook calls f after each notification delivery (in the
@@ -731,7 +739,11 @@ func (s *Server) authenticateLocked(r *http.Request, params url.Values, parseErr
 	if parseErr != nil {
 		return fail("the parameters do not parse as a form, so the signature cannot be verified")
 	}
-	if err := hipopay.VerifyRequestSignature(m.pub, params, r.Header.Get("Timestamp"), r.Header.Get("Signature")); err != nil {
+	toSign := hipopay.StringToSign(params, r.Header.Get("Timestamp"))
+	if s.cfg.rawTilde {
+		toSign = strings.ReplaceAll(toSign, "%7E", "~") // exact: a literal "%7E" is encoded "%257E"
+	}
+	if err := hipopay.VerifySignature(m.pub, toSign, r.Header.Get("Signature")); err != nil {
 		return fail("signature does not verify")
 	}
 	return m, nil
