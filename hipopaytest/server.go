@@ -4,6 +4,7 @@
 package hipopaytest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -685,6 +688,11 @@ func (s *Server) serveAPI(r *http.Request, path string) answer {
 
 // readRawParams returns exactly the parameter text received: the query
 // string of a GET, the form body of a POST whatever its Content-Type says.
+// A POST declared multipart/form-data (HipoPay's PHP SDK posts that way)
+// is read part by part and returned form-encoded: the same fields, so the
+// signature is verified over them as over a form. A file part, a part
+// without a name or a body that is not valid multipart is
+// INVALID_PARAMETER.
 func readRawParams(r *http.Request) (string, *answer) {
 	if r.Method == http.MethodGet {
 		return r.URL.RawQuery, nil
@@ -698,7 +706,49 @@ func readRawParams(r *http.Request) (string, *answer) {
 		a := jsonAnswer(http.StatusRequestEntityTooLarge, envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
 		return "", &a
 	}
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+		v, err := readMultipart(b, params["boundary"])
+		if err != nil {
+			a := invalidParam("multipart/form-data body: %v", err)
+			return "", &a
+		}
+		return v.Encode(), nil
+	}
 	return string(b), nil
+}
+
+// readMultipart reads the fields of a multipart/form-data body: every
+// part must be a named field, none a file.
+func readMultipart(body []byte, boundary string) (url.Values, error) {
+	if boundary == "" {
+		return nil, errors.New("no boundary in the Content-Type")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	v := url.Values{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			if len(v) == 0 {
+				return nil, errors.New("no part with the boundary of its Content-Type")
+			}
+			return v, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := part.FormName()
+		switch {
+		case name == "":
+			return nil, errors.New("a part has no form-data name")
+		case part.FileName() != "":
+			return nil, fmt.Errorf("part %q is a file: HipoPay takes no files", name)
+		}
+		value, err := io.ReadAll(part)
+		if err != nil {
+			return nil, fmt.Errorf("part %q: %w", name, err)
+		}
+		v.Add(name, string(value))
+	}
 }
 
 // readParams returns the parameters received (see readRawParams), or
