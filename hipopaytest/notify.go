@@ -66,14 +66,79 @@ func NewNotificationRequest(key *rsa.PrivateKey, target string, fields url.Value
 	return req, nil
 }
 
+// DefaultSettleCurrency is the settlement currency of the fake's
+// merchants unless WithSettleCurrency sets another: HipoPay's merchants in
+// its two signed notifications settle in HKD.
+const DefaultSettleCurrency = hipopay.HKD
+
+// WithSettleCurrency sets the currency the server's merchants settle in
+// (default DefaultSettleCurrency): a paid order's exchange_rate, in GET
+// payment and in its notification, is the rate from the order's currency
+// to c (SettlementRate), and its notification's settle_currency is c. c
+// must be one of the 11 currencies the fake knows (ExchangeRate).
+func WithSettleCurrency(c hipopay.Currency) Option {
+	return func(cfg *config) {
+		if _, ok := ExchangeRate(c); !ok {
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithSettleCurrency: %q is not a currency the fake knows", c))
+			return
+		}
+		cfg.settleCurrency = c
+	}
+}
+
+// settleCurrency is the merchants' settlement currency.
+func (s *Server) settleCurrency() hipopay.Currency {
+	if s.cfg.settleCurrency == "" {
+		return DefaultSettleCurrency
+	}
+	return s.cfg.settleCurrency
+}
+
+// SettlementRate returns the fake's exchange_rate of an order priced in
+// from and settled in to: units of to per unit of from, with ten decimals
+// as HipoPay writes it ("1.0000000000" when they are the same, as in
+// HipoPay's own notifications). It is made from the fake's CNY rates
+// (ExchangeRate); false when either currency is unknown to the fake.
+func SettlementRate(from, to hipopay.Currency) (string, bool) {
+	a, okFrom := ExchangeRate(from)
+	b, okTo := ExchangeRate(to)
+	if !okFrom || !okTo {
+		return "", false
+	}
+	if from == to {
+		return "1.0000000000", true
+	}
+	return divRound(a, b, 10), true
+}
+
+// payAmount is what the buyer pays in CNY for amount in currency c: the
+// amount at the fake's CNY rate (ExchangeRate), rounded to cents; "" for
+// an unknown currency.
+func payAmount(amount string, c hipopay.Currency) string {
+	rate, ok := ExchangeRate(c)
+	if !ok {
+		return ""
+	}
+	return mulRound(amount, rate, 2)
+}
+
 // PaidNotificationFields returns the fields of the notification HipoPay
-// sends when p is paid: status PAID, trade_type, exchange_rate, payment_no,
-// currency, settle_currency (the order's currency), amount, trade_time,
-// finish_time, pay_currency (CNY), pay_amount (amount × exchange_rate) and
-// out_trade_id. Empty parts of p are filled in: trade type MINIPROGRAM,
-// the fake's exchange rate of the currency (ExchangeRate), the current
-// time for trade and finish times.
+// sends when p is paid, with the same fields and formats as the two
+// notifications HipoPay signed: status PAID, trade_type, exchange_rate
+// (from the order's currency to settle_currency, ten decimals),
+// payment_no, currency, settle_currency (DefaultSettleCurrency), amount,
+// trade_time, finish_time, pay_currency (CNY), pay_amount (the CNY the
+// buyer paid: amount at ExchangeRate, rounded to cents) and out_trade_id.
+// Empty parts of p are filled in: trade type MINIPROGRAM, the
+// SettlementRate of p's currency, the current time for trade and finish
+// times. A server with WithSettleCurrency settles in its own currency.
 func PaidNotificationFields(p *hipopay.Payment) url.Values {
+	return paidNotificationFields(p, DefaultSettleCurrency)
+}
+
+// paidNotificationFields is PaidNotificationFields for a merchant settling
+// in settle.
+func paidNotificationFields(p *hipopay.Payment, settle hipopay.Currency) url.Values {
 	if p == nil {
 		p = &hipopay.Payment{}
 	}
@@ -83,7 +148,7 @@ func PaidNotificationFields(p *hipopay.Payment) url.Values {
 	}
 	rate := p.ExchangeRate
 	if rate == "" {
-		rate, _ = ExchangeRate(p.Currency)
+		rate, _ = SettlementRate(p.Currency, settle)
 	}
 	now := time.Now()
 	trade, finish := p.TradeTime, p.FinishTime
@@ -99,12 +164,12 @@ func PaidNotificationFields(p *hipopay.Payment) url.Values {
 	v.Set("exchange_rate", rate)
 	v.Set("payment_no", p.PaymentNo)
 	v.Set("currency", string(p.Currency))
-	v.Set("settle_currency", string(p.Currency))
+	v.Set("settle_currency", string(settle))
 	v.Set("amount", p.Amount)
 	v.Set("trade_time", formatTime(trade))
 	v.Set("finish_time", formatTime(finish))
 	v.Set("pay_currency", string(hipopay.CNY))
-	v.Set("pay_amount", mulRound(p.Amount, rate, 2))
+	v.Set("pay_amount", payAmount(p.Amount, p.Currency))
 	v.Set("out_trade_id", p.OutTradeID)
 	return v
 }

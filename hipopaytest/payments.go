@@ -257,14 +257,14 @@ func (s *Server) Pay(paymentNo string) error {
 		return fmt.Errorf("hipopaytest: Pay %s: payment is %s, not INIT", paymentNo, o.status)
 	}
 	now := s.now()
-	rate, _ := ExchangeRate(o.currency)
+	rate, _ := SettlementRate(o.currency, s.settleCurrency())
 	o.status = hipopay.PaymentStatusPaid
 	o.finishTime = now
 	o.exchangeRate = rate
 	o.transactionID = "4200" + now.In(hipopay.ChinaTimeZone()).Format(dateLayout) + randomDigits(16)
 	s.collectLocked(o)
 
-	o.fields = PaidNotificationFields(s.paymentLocked(o))
+	o.fields = paidNotificationFields(s.paymentLocked(o), s.settleCurrency())
 	if o.responseVersion3 || s.cfg.responseVersion3 {
 		addVersion3Fields(o.fields)
 	}

@@ -57,6 +57,7 @@ type config struct {
 	notifyClient      *http.Client
 	responseVersion3  bool
 	rawTilde          bool
+	settleCurrency    hipopay.Currency // WithSettleCurrency (notify.go)
 	deliveryHook      func(paymentNo string, d Delivery)
 	errs              []error
 }

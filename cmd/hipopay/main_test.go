@@ -240,7 +240,7 @@ func TestAPICommands(t *testing.T) {
 	require.NoError(t, s.Pay(paymentNo))
 	got := call("payment", "-payment-no", paymentNo)
 	assert.Equal(t, "PAID", got["status"])
-	assert.Equal(t, "0.881890", got["exchange_rate"])
+	assert.Equal(t, "1.0000000000", got["exchange_rate"]) // HKD order, HKD settlement
 	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, got["finish_time"])
 
 	assert.Equal(t, "USD", call("forex-rate", "-currency", "USD")["currency"])
