@@ -21,6 +21,9 @@ import (
 //   - POST _mock/fail?payment_no=N: Server.FailPayment.
 //   - GET _mock/deliveries?payment_no=N: the notification's deliveries.
 //   - GET _mock/hipopay_public.pem: the key notifications are signed with.
+//   - the dashboard's (dashboard.go): GET _mock/dashboard, GET _mock/state,
+//     GET _mock/events, GET _mock/bill?date=YYYYMMDD, POST
+//     _mock/expire?payment_no=N, POST _mock/redeliver?payment_no=N.
 func (s *Server) serveMock(w http.ResponseWriter, r *http.Request, path string) {
 	params, a := readParams(r)
 	if a != nil {
@@ -84,6 +87,18 @@ func (s *Server) serveMock(w http.ResponseWriter, r *http.Request, path string) 
 		}
 		writeAnswer(w, answer{status: http.StatusOK, contentType: "application/x-pem-file",
 			body: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})})
+	case path == "expire" && r.Method == http.MethodPost:
+		s.serveMockAction(w, s.ExpirePayment, paymentNo)
+	case path == "redeliver" && r.Method == http.MethodPost:
+		s.serveMockAction(w, s.Redeliver, paymentNo)
+	case path == "state" && r.Method == http.MethodGet:
+		s.serveState(w)
+	case path == "events" && r.Method == http.MethodGet:
+		s.serveEvents(w, r)
+	case path == "bill" && r.Method == http.MethodGet:
+		s.serveBill(w, params)
+	case isDashboardFile(path):
+		s.serveDashboardFile(w, r, path)
 	default:
 		writeAnswer(w, jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + path}))
 	}

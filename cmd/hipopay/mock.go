@@ -161,6 +161,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	say(`fake HipoPay listening (Ctrl-C to stop)
 base URL:         %s
+dashboard:        %s_mock/dashboard
 merchant number:  %s
 merchant key:     %s
 HipoPay key:      %s (verifies its notifications)
@@ -168,7 +169,7 @@ HipoPay key:      %s (verifies its notifications)
 export HIPOPAY_BASE_URL=%s HIPOPAY_MERCHANT_NO=%s HIPOPAY_PRIVATE_KEY=%s
 hipopay place-order -out-trade-id ORDER-1 -amount 8.88 -currency HKD -product-info test -appid wx1 -openid o1 -client-ip 127.0.0.1 -notify-url http://127.0.0.1:9000/notify
 hipopay pay PAYMENT_NO
-`, srv.URL, srv.MerchantNo, merchantKeyPath, hipopayKeyPath, srv.URL, srv.MerchantNo, merchantKeyPath)
+`, srv.URL, srv.URL, srv.MerchantNo, merchantKeyPath, hipopayKeyPath, srv.URL, srv.MerchantNo, merchantKeyPath)
 	<-ctx.Done()
 	say("stopping\n")
 	return nil
