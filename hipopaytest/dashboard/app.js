@@ -14,13 +14,16 @@
       if (v === null || v === undefined || v === false) continue;
       e.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined) continue;
       e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
     }
     return e;
   }
   const code = (s) => el('code', {}, s);
+  const wrap = (...c) => el('span', { class: 'wrap' }, ...c);
+  // path is an endpoint path that may break after its slashes.
+  const path = (s) => el('code', { class: 'wrap' }, s.split('/').map((p, i) => i ? [el('wbr'), '/' + p] : p));
   const dash = '—';
 
   // table builds a table with a caption, column headers and rows; each row
@@ -60,22 +63,23 @@
     const rows = s.orders.map((o) => {
       const init = o.status === 'INIT';
       const note = o.deliveries.length > 0 || o.notification
-        ? el('a', { href: '#deliveries-' + o.payment_no }, notificationSummary(o))
-        : notificationSummary(o);
+        ? wrap(el('a', { href: '#deliveries-' + o.payment_no }, notificationSummary(o)))
+        : wrap(notificationSummary(o));
       return {
         attrs: { 'data-payment-no': o.payment_no, 'data-status': o.status },
         cells: [
-          o.trade_time, code(o.method), code(o.out_trade_id), code(o.payment_no),
-          amount(o.amount, o.currency), el('span', { class: 'status status-' + o.status }, o.status), note,
+          code(o.out_trade_id), code(o.payment_no), amount(o.amount, o.currency),
+          el('span', { class: 'status status-' + o.status }, o.status),
           el('span', { class: 'actions' },
             button('pay', 'Pay', o.payment_no, init),
             button('fail', 'Fail', o.payment_no, init),
             button('expire', 'Expire', o.payment_no, init)),
+          note, o.trade_time, path(o.method),
         ],
       };
     });
     return table('Orders, newest first',
-      ['Placed (UTC+8)', 'Method', 'out_trade_id', 'payment_no', 'Amount', 'Status', 'Notification', 'Actions'],
+      ['out_trade_id', 'payment_no', 'Amount', 'Status', 'Actions', 'Notification', 'Placed (UTC+8)', 'Method'],
       rows, 'No orders yet: place one with the SDK or `hipopay place-order`.');
   }
 
@@ -97,7 +101,7 @@
       const title = 'Payment ' + o.payment_no + ' (out_trade_id ' + o.out_trade_id + ')';
       return el('article', { id: 'deliveries-' + o.payment_no, 'data-deliveries-for': o.payment_no, class: 'deliveries' },
         el('h3', {}, 'Payment ', code(o.payment_no), ' ', el('span', { class: 'sub' }, '(out_trade_id ', code(o.out_trade_id), ')')),
-        el('p', {}, 'To ', code(o.notify_url), '. ', el('strong', { 'data-summary': '' }, notificationSummary(o)), ' ',
+        el('p', {}, 'To ', el('code', { class: 'url' }, o.notify_url), '. Notification: ', el('strong', { 'data-summary': '' }, notificationSummary(o)), '. ',
           button('redeliver', 'Redeliver', o.payment_no, o.status === 'PAID' && !!o.notify_url)),
         table('Deliveries of ' + title, ['Attempt', 'Sent (UTC+8)', 'HTTP status', "Merchant's answer (first bytes)", 'Acknowledged', 'Next retry (UTC+8)'],
           rows, 'Nothing sent yet.'));
@@ -108,7 +112,7 @@
     const rows = s.refunds.map((r) => ({
       attrs: { 'data-refund-no': r.refund_no },
       cells: [r.finish_time, code(r.refund_no), code(r.out_refund_id), code(r.payment_no),
-        amount(r.refund_amount, r.currency), r.status, code(r.result_code), r.fail_message || dash],
+        amount(r.refund_amount, r.currency), r.status, code(r.result_code), wrap(r.fail_message || dash)],
     }));
     return table('Refunds, newest first',
       ['Time (UTC+8)', 'refund_no', 'out_refund_id', 'payment_no', 'Amount', 'Status', 'Result code', 'Message'],
@@ -119,7 +123,7 @@
     const rows = s.declarations.map((d) => ({
       attrs: { 'data-payment-no': d.payment_no, 'data-customs': d.customs },
       cells: [d.modify_time, code(d.payment_no), code(d.out_order_no), code(d.sub_order_no), d.customs,
-        code(d.mch_customs_no), d.state, d.explanation || dash],
+        code(d.mch_customs_no), d.state, wrap(d.explanation || dash)],
     }));
     return table('Customs declarations, newest first',
       ['Modified (UTC+8)', 'payment_no', 'out_order_no', 'sub_order_no', 'Customs', 'mch_customs_no', 'State', 'Explanation'],
