@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,19 +178,28 @@ func saveScreenshot(t *testing.T, name string, png []byte) {
 
 // TestDashboardOnPhone: at 390 px on a touch screen the page does not
 // scroll sideways (wide tables scroll in their own box), uses no web
-// font, and its buttons are large enough to press.
+// font, and its buttons are large enough to press. The merchant's answer
+// is shown as text, never run as HTML.
 func TestDashboardOnPhone(t *testing.T) {
 	b := newBrowser(t, 390, 844, true, 60*time.Second)
 	srv := hipopaytest.NewServer(hipopaytest.WithRetryIntervals(time.Hour))
 	t.Cleanup(srv.Close)
-	merchant := newMerchantServer(t, srv.PublicKey())
-	merchant.setFailing(true)
-	p := placeOrder(t, srv.Client(), "PHONE-1", "30.00", hipopay.AUD, merchant.URL)
+	const answer = `<img src=x onerror="window.pwned=1"><b>database down</b>`
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, answer)
+	}))
+	t.Cleanup(merchant.Close)
+	p := placeOrder(t, srv.Client(), "PHONE-1", "30.00", hipopay.AUD, merchant.URL+"/notify")
 
 	b.run("opening the dashboard", chromedp.Navigate(srv.URL+"_mock/dashboard"))
 	b.waitFor("the order", exists(orderSel(p.PaymentNo), "PHONE-1", "30.00 AUD"))
 	b.click("pay", p.PaymentNo)
-	b.waitFor("the failed delivery", exists(deliverySel(p.PaymentNo, 1), "500 Internal Server Error"))
+	b.waitFor("the failed delivery", exists(deliverySel(p.PaymentNo, 1), "503 Service Unavailable", answer))
+	assert.True(t, eval[bool](b, "looking for injected HTML",
+		`window.pwned === undefined && document.querySelector('[data-deliveries-for] img, [data-deliveries-for] b') === null`),
+		"the merchant's answer became HTML")
 
 	type measures struct {
 		Inner, Scroll, BannerRight, Fonts, MinButton float64
