@@ -6,6 +6,7 @@
 package hipopay
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -15,10 +16,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // MinKeyBits is the smallest RSA key the SDK accepts.
@@ -26,29 +29,30 @@ const MinKeyBits = 2048
 
 // ParsePrivateKey reads the merchant's RSA private key from PEM: PKCS#1
 // ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3).
-// It refuses encrypted PEM, non-RSA keys and keys under 2048 bits.
+// It refuses encrypted PEM, non-RSA keys and keys under 2048 bits. No error
+// holds any of pemBytes: it says what the input looks like instead.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("hipopay: private key: no PEM block found")
+	const kind = "private key"
+	block, err := decodeKeyPEM(kind, pemBytes)
+	if err != nil {
+		return nil, err
 	}
 	if _, encrypted := block.Headers["Proc-Type"]; encrypted {
 		return nil, errors.New("hipopay: private key: encrypted PEM is not supported; decrypt it first (openssl rsa -in key -out plain.key)")
 	}
 	var key any
-	var err error
 	switch block.Type {
 	case "RSA PRIVATE KEY":
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "ENCRYPTED PRIVATE KEY":
-		return nil, errors.New("hipopay: private key: encrypted PKCS#8 is not supported; decrypt it first")
+		return nil, errors.New("hipopay: private key: encrypted PKCS#8 is not supported; decrypt it first (openssl pkcs8 -in key -out plain.key)")
 	default:
-		return nil, fmt.Errorf("hipopay: private key: unexpected PEM block %q (want \"RSA PRIVATE KEY\" or \"PRIVATE KEY\")", block.Type)
+		return nil, fmt.Errorf("hipopay: private key: the PEM block is %s, want PKCS#1 (RSA PRIVATE KEY) or PKCS#8 (PRIVATE KEY)", describeBlockType(block.Type))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: private key: %w", err)
+		return nil, wrapKeyError(kind, pemBytes, err)
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -64,14 +68,14 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 // ParsePublicKey reads an RSA public key from PEM: PKIX ("PUBLIC KEY", what
 // openssl rsa -pubout writes), PKCS#1 ("RSA PUBLIC KEY") or an X.509
 // certificate ("CERTIFICATE"). It refuses non-RSA keys and keys under 2048
-// bits.
+// bits. No error holds any of pemBytes.
 func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("hipopay: public key: no PEM block found")
+	const kind = "public key"
+	block, err := decodeKeyPEM(kind, pemBytes)
+	if err != nil {
+		return nil, err
 	}
 	var key any
-	var err error
 	switch block.Type {
 	case "PUBLIC KEY":
 		key, err = x509.ParsePKIXPublicKey(block.Bytes)
@@ -83,10 +87,10 @@ func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 			key = cert.PublicKey
 		}
 	default:
-		return nil, fmt.Errorf("hipopay: public key: unexpected PEM block %q (want \"PUBLIC KEY\", \"RSA PUBLIC KEY\" or \"CERTIFICATE\")", block.Type)
+		return nil, fmt.Errorf("hipopay: public key: the PEM block is %s, want PKIX (PUBLIC KEY), PKCS#1 (RSA PUBLIC KEY) or a certificate", describeBlockType(block.Type))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: public key: %w", err)
+		return nil, wrapKeyError(kind, pemBytes, err)
 	}
 	rsaKey, ok := key.(*rsa.PublicKey)
 	if !ok {
@@ -98,21 +102,23 @@ func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	return rsaKey, nil
 }
 
-// LoadPrivateKey reads a PEM private key file (see ParsePrivateKey).
+// LoadPrivateKey reads a PEM private key file (see [ParsePrivateKey]).
+// The key text itself passed as path is refused without echoing it; an
+// os error names the path only when it is a short, single-line one.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readKeyFile("private key", path)
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: private key: %w", err)
+		return nil, err
 	}
 	return ParsePrivateKey(b)
 }
 
 // LoadPublicKey reads a PEM public key or certificate file (see
-// ParsePublicKey).
+// [ParsePublicKey]). Its errors follow [LoadPrivateKey]'s rules.
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readKeyFile("public key", path)
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: public key: %w", err)
+		return nil, err
 	}
 	return ParsePublicKey(b)
 }
@@ -122,6 +128,151 @@ func checkKeySize(bits int) error {
 		return fmt.Errorf("RSA key of %d bits is too weak (need at least %d)", bits, MinKeyBits)
 	}
 	return nil
+}
+
+// maxShownPath is the longest path a key loading error names; a longer
+// one is more likely key material than a path.
+const maxShownPath = 200
+
+// readKeyFile reads the key file at path for LoadPrivateKey and
+// LoadPublicKey. Its errors name path only when it is a plausible path:
+// the key itself passed as path must never reach an error string.
+func readKeyFile(kind, path string) ([]byte, error) {
+	if path == "" {
+		return nil, fmt.Errorf("hipopay: %s: the path is empty", kind)
+	}
+	if strings.Contains(path, "-----BEGIN") || strings.Contains(path, "-----END") {
+		return nil, fmt.Errorf("hipopay: %s path looks like PEM text, not a path", kind)
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return b, nil
+	}
+	if plausiblePath(path) {
+		return nil, fmt.Errorf("hipopay: %s: %w", kind, err)
+	}
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err // without the path
+	}
+	switch {
+	case strings.ContainsAny(path, "\r\n"):
+		return nil, fmt.Errorf("hipopay: %s path looks like multi-line text, not a path (%d bytes, not shown): %w", kind, len(path), cause)
+	case isBase64Text(path):
+		return nil, fmt.Errorf("hipopay: %s path looks like base64 text, not a path (%d bytes, not shown): %w", kind, len(path), cause)
+	default:
+		return nil, fmt.Errorf("hipopay: %s: cannot read the file (its path of %d bytes is not shown): %w", kind, len(path), cause)
+	}
+}
+
+// plausiblePath reports whether path may be named in an error: short,
+// printable, on one line, and not base64 text.
+func plausiblePath(path string) bool {
+	if len(path) > maxShownPath || !utf8.ValidString(path) || isBase64Text(path) {
+		return false
+	}
+	for _, r := range path {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isBase64Text reports whether s is a long run of the base64 alphabet, as
+// key material is and a path hardly ever is (paths have '.', '-' or '_').
+func isBase64Text(s string) bool {
+	if len(s) < 64 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/', c == '=':
+			n++
+		case c == ' ', c == '\t', c == '\r', c == '\n':
+		default:
+			return false
+		}
+	}
+	return n >= 64
+}
+
+// decodeKeyPEM finds the PEM block of a key; when there is none, the
+// error says what the input looks like, never what it holds.
+func decodeKeyPEM(kind string, data []byte) (*pem.Block, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("hipopay: %s: no PEM block found; the input is %s", kind, describeKeyInput(data))
+	}
+	return block, nil
+}
+
+// describeKeyInput names the kind of data that is not a PEM key.
+func describeKeyInput(b []byte) string {
+	switch {
+	case len(bytes.TrimSpace(b)) == 0:
+		return "empty"
+	case bytes.Contains(b, []byte("-----BEGIN")):
+		return "PEM text without a complete block (is the -----END line missing or changed?)"
+	case b[0] == 0x30 && !utf8.Valid(b):
+		return "binary DER, not PEM (convert it: openssl pkey -inform DER -in key.der -out key.pem)"
+	case isBase64Text(string(b)):
+		return "base64 text without its -----BEGIN and -----END lines"
+	case utf8.Valid(b):
+		return "text that is not PEM"
+	default:
+		return "binary data that is not PEM"
+	}
+}
+
+// describeBlockType names a PEM block type without quoting it.
+func describeBlockType(t string) string {
+	switch t {
+	case "RSA PRIVATE KEY", "PRIVATE KEY":
+		return "a private key"
+	case "ENCRYPTED PRIVATE KEY":
+		return "an encrypted private key"
+	case "EC PRIVATE KEY":
+		return "an EC private key (HipoPay needs RSA)"
+	case "DSA PRIVATE KEY":
+		return "a DSA private key (HipoPay needs RSA)"
+	case "OPENSSH PRIVATE KEY":
+		return "an OpenSSH private key (convert it: ssh-keygen -p -m PEM -f key)"
+	case "PUBLIC KEY", "RSA PUBLIC KEY":
+		return "a public key"
+	case "CERTIFICATE":
+		return "a certificate"
+	case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
+		return "a certificate request"
+	default:
+		return "of another type (not shown)"
+	}
+}
+
+// keyError is a key parsing error whose text quotes nothing of the input;
+// the parser's own error stays reachable with errors.As.
+type keyError struct {
+	msg string
+	err error
+}
+
+func (e *keyError) Error() string { return e.msg }
+func (e *keyError) Unwrap() error { return e.err }
+
+// wrapKeyError wraps a parser error of input. The parsers' messages do not
+// quote their input today (a certificate's names may be quoted), so its
+// text is kept only when no 16-byte run of it is found in input.
+func wrapKeyError(kind string, input []byte, err error) error {
+	text := err.Error()
+	for i := 0; i+16 <= len(text); i++ {
+		if bytes.Contains(input, []byte(text[i:i+16])) {
+			text = "the PEM block does not parse (the parser's message quotes the input and is not shown)"
+			break
+		}
+	}
+	return &keyError{msg: "hipopay: " + kind + ": " + text, err: err}
 }
 
 // StringToSign returns the to-be-signed string of a request: the parameters
