@@ -16,7 +16,8 @@ import (
 )
 
 // The to-be-signed string of a request: the parameters sorted by name,
-// values RFC 3986-encoded, then a comma and the Timestamp header.
+// values encoded by HipoPay's documented rule (only A-Z a-z 0-9 _ . - kept,
+// so ~ is %7E), then a comma and the Timestamp header.
 func ExampleStringToSign() {
 	// The parameters of placing an order (the place_order case of
 	// testdata/request_signing_vectors.json).

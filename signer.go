@@ -275,25 +275,56 @@ func wrapKeyError(kind string, input []byte, err error) error {
 	return &keyError{msg: "hipopay: " + kind + ": " + text, err: err}
 }
 
-// StringToSign returns the to-be-signed string of a request: the parameters
-// sorted by name, joined as name=value with '&', each value percent-encoded
-// per RFC 3986 (space is %20, upper-case hex), then ',' and the timestamp.
+// StringToSign returns the to-be-signed string of a request: the
+// parameters sorted by name, joined as name=value with '&', then ',' and
+// the timestamp. Values follow HipoPay's documented encoding: A-Z a-z 0-9
+// _ . - are kept and every other byte is %XX in upper-case hex, so a space
+// is %20, '~' is %7E and '*' is %2A.
 func StringToSign(params url.Values, timestamp string) string {
 	return canonicalQuery(params, true) + "," + timestamp
 }
 
 // NotificationStringToSign returns the to-be-signed string of a payment
-// notification: like StringToSign but with the raw, unencoded values, as
+// notification: like [StringToSign] but with the raw, unencoded values, as
 // HipoPay signs its notifications.
 func NotificationStringToSign(params url.Values, timestamp string) string {
 	return canonicalQuery(params, false) + "," + timestamp
 }
 
+// stringToSignTildeKept is [StringToSign] with '~' kept raw, as an RFC 3986
+// server (PHP's rawurlencode, Node's encodeURIComponent) would build it: the
+// rule a client falls back to when HipoPay refuses the documented one.
+func stringToSignTildeKept(params url.Values, timestamp string) string {
+	return buildCanonical(params, valuesTildeKept) + "," + timestamp
+}
+
+// valueForm says how buildCanonical writes the values.
+type valueForm uint8
+
+const (
+	valuesRaw        valueForm = iota // as received: notifications
+	valuesDocumented                  // HipoPay's documented rule: '~' is %7E
+	valuesTildeKept                   // RFC 3986: '~' kept raw
+)
+
 // canonicalQuery sorts params by name and joins them as name=value pairs
-// with '&', the values RFC 3986-encoded when encode is set. The encoded form
-// is also the request's query string or form body, so that what is sent is
-// exactly what was signed.
+// with '&', the values encoded by HipoPay's documented rule when encode is
+// set. The encoded form is also the request's query string or form body,
+// so that what is sent is exactly what was signed.
 func canonicalQuery(params url.Values, encode bool) string {
+	if encode {
+		return buildCanonical(params, valuesDocumented)
+	}
+	return buildCanonical(params, valuesRaw)
+}
+
+// canonicalQueryTildeKept is canonicalQuery(params, true) with '~' kept
+// raw: the body and query string that go with stringToSignTildeKept.
+func canonicalQueryTildeKept(params url.Values) string {
+	return buildCanonical(params, valuesTildeKept)
+}
+
+func buildCanonical(params url.Values, form valueForm) string {
 	keys := make([]string, 0, len(params))
 	size := 0
 	for k, vs := range params {
@@ -303,7 +334,7 @@ func canonicalQuery(params url.Values, encode bool) string {
 		}
 	}
 	sort.Strings(keys)
-	if encode {
+	if form != valuesRaw {
 		size += size / 2
 	}
 	var b strings.Builder
@@ -315,22 +346,25 @@ func canonicalQuery(params url.Values, encode bool) string {
 			}
 			b.WriteString(k)
 			b.WriteByte('=')
-			if encode {
-				writeRFC3986(&b, v)
-			} else {
+			switch form {
+			case valuesRaw:
 				b.WriteString(v)
+			default:
+				writeEncoded(&b, v, form == valuesTildeKept)
 			}
 		}
 	}
 	return b.String()
 }
 
-// writeRFC3986 percent-encodes every byte of v except A-Z a-z 0-9 - _ . ~.
-func writeRFC3986(b *strings.Builder, v string) {
+// writeEncoded percent-encodes v by HipoPay's documented rule (Python 2's
+// urllib.quote(v, safe="")): every byte but A-Z a-z 0-9 _ . - becomes %XX
+// in upper-case hex. keepTilde keeps '~' raw as well (RFC 3986).
+func writeEncoded(b *strings.Builder, v string, keepTilde bool) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' && keepTilde {
 			b.WriteByte(c)
 			continue
 		}
@@ -339,6 +373,10 @@ func writeRFC3986(b *strings.Builder, v string) {
 		b.WriteByte(hex[c&15])
 	}
 }
+
+// writeRFC3986 percent-encodes every byte of v except A-Z a-z 0-9 - _ . ~
+// (RFC 3986): one of the forms an echo of a secret may take.
+func writeRFC3986(b *strings.Builder, v string) { writeEncoded(b, v, true) }
 
 // Signer signs requests with the merchant's private key. It is safe for
 // concurrent use.
@@ -358,7 +396,8 @@ func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	return &Signer{key: key}, nil
 }
 
-// Sign returns the base64 signature of StringToSign(params, timestamp).
+// Sign returns the base64 signature of [StringToSign](params, timestamp):
+// HipoPay's documented encoding, '~' as %7E.
 func (s *Signer) Sign(params url.Values, timestamp string) (string, error) {
 	return s.SignString(StringToSign(params, timestamp))
 }
@@ -390,7 +429,7 @@ func VerifyNotificationSignature(pub *rsa.PublicKey, params url.Values, timestam
 }
 
 // VerifyRequestSignature checks a merchant request's signature the way
-// HipoPay does (the RFC 3986-encoded form of StringToSign), with the
+// HipoPay documents it (over [StringToSign], '~' as %7E), with the
 // merchant's public key. A fake HipoPay or a debugging merchant uses it.
 func VerifyRequestSignature(pub *rsa.PublicKey, params url.Values, timestamp, signature string) error {
 	return VerifySignature(pub, StringToSign(params, timestamp), signature)
