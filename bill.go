@@ -396,7 +396,8 @@ func (b *BillReader) All() iter.Seq2[*BillRecord, error] {
 	}
 }
 
-var utf8BOM = []byte("\xef\xbb\xbf")
+// utf8BOM is the UTF-8 byte order mark some editors put first in a file.
+const utf8BOM = "\xef\xbb\xbf"
 
 // readHead reads the title line (the first line that is not blank) and the
 // header line. A file whose first line is already an 18-column header
@@ -404,7 +405,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // after it looks like a header too: then the first line is the title.
 func (b *BillReader) readHead() error {
 	b.started = true
-	if p, _ := b.br.Peek(len(utf8BOM)); bytes.Equal(p, utf8BOM) {
+	if p, _ := b.br.Peek(len(utf8BOM)); string(p) == utf8BOM {
 		_, _ = b.br.Discard(len(utf8BOM))
 	}
 	var title []byte

@@ -1171,7 +1171,7 @@ func FuzzBillSplitCSV(f *testing.F) {
 	f.Add([]byte("a,\"b\nc\"\"d\",e\r\n\"x\"y,\"\",\n\"unterminated\n,"))
 	f.Add([]byte("\"a\"\"\",b\"c,\"d\"e\"\r\n,,\n\"\r\n\""))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if bytes.HasPrefix(data, utf8BOM) {
+		if bytes.HasPrefix(data, []byte(utf8BOM)) {
 			return
 		}
 		for _, line := range bytes.Split(data, []byte("\n")) {

@@ -29,8 +29,10 @@ const MinKeyBits = 2048
 
 // ParsePrivateKey reads the merchant's RSA private key from PEM: PKCS#1
 // ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3).
-// It refuses encrypted PEM, non-RSA keys and keys under 2048 bits. No error
-// holds any of pemBytes: it says what the input looks like instead.
+// A UTF-8 BOM, blank lines and other whitespace before the block are
+// skipped, as openssl does. It refuses encrypted PEM, non-RSA keys and keys
+// under 2048 bits; no error holds any of pemBytes, it says what the input
+// looks like instead.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	const kind = "private key"
 	block, err := decodeKeyPEM(kind, pemBytes)
@@ -67,8 +69,9 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 
 // ParsePublicKey reads an RSA public key from PEM: PKIX ("PUBLIC KEY", what
 // openssl rsa -pubout writes), PKCS#1 ("RSA PUBLIC KEY") or an X.509
-// certificate ("CERTIFICATE"). It refuses non-RSA keys and keys under 2048
-// bits. No error holds any of pemBytes.
+// certificate ("CERTIFICATE"), after any UTF-8 BOM or whitespace. It
+// refuses non-RSA keys and keys under 2048 bits; no error holds any of
+// pemBytes.
 func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	const kind = "public key"
 	block, err := decodeKeyPEM(kind, pemBytes)
@@ -199,9 +202,12 @@ func isBase64Text(s string) bool {
 	return n >= 64
 }
 
-// decodeKeyPEM finds the PEM block of a key; when there is none, the
-// error says what the input looks like, never what it holds.
+// decodeKeyPEM finds the PEM block of a key after any UTF-8 BOM and
+// whitespace (openssl skips them; pem.Decode wants "-----BEGIN" at the
+// start of a line). When there is none, the error says what the input
+// looks like, never what it holds.
 func decodeKeyPEM(kind string, data []byte) (*pem.Block, error) {
+	data = trimKeyPrefix(data)
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("hipopay: %s: no PEM block found; the input is %s", kind, describeKeyInput(data))
@@ -209,7 +215,23 @@ func decodeKeyPEM(kind string, data []byte) (*pem.Block, error) {
 	return block, nil
 }
 
-// describeKeyInput names the kind of data that is not a PEM key.
+// trimKeyPrefix drops the UTF-8 byte order marks and whitespace before a
+// key's text.
+func trimKeyPrefix(b []byte) []byte {
+	for {
+		switch {
+		case bytes.HasPrefix(b, []byte(utf8BOM)):
+			b = b[len(utf8BOM):]
+		case len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n' || b[0] == '\v' || b[0] == '\f'):
+			b = b[1:]
+		default:
+			return b
+		}
+	}
+}
+
+// describeKeyInput names the kind of data (trimmed by trimKeyPrefix) that
+// is not a PEM key.
 func describeKeyInput(b []byte) string {
 	switch {
 	case len(bytes.TrimSpace(b)) == 0:

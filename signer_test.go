@@ -265,3 +265,47 @@ func TestPlaceOrderMatchesReservedCharactersVector(t *testing.T) {
 	assertMatchesVector(t, got, tc)
 	assert.NotContains(t, got.Raw, "~", "the body carries '~' as %7E, as signed")
 }
+
+// Keys as people have them: a UTF-8 BOM (Windows editors), blank lines or
+// other whitespace before the PEM block load, as openssl accepts them.
+func TestParseKeysWithLeadingBOMAndWhitespace(t *testing.T) {
+	want, err := ParsePrivateKey(readTestdata(t, "merchant_private_pkcs8.pem"))
+	require.NoError(t, err)
+	prefixes := map[string]string{
+		"BOM":                  "\ufeff",
+		"blank lines":          "\n\n",
+		"CRLF blank lines":     "\r\n\r\n",
+		"spaces and tabs":      "  \t",
+		"whitespace lines":     " \t\n \n",
+		"BOM then blank lines": "\ufeff\r\n\r\n",
+		"BOM then spaces":      "\ufeff  ",
+		"blank lines then BOM": "\n\ufeff",
+	}
+	for name, prefix := range prefixes {
+		for _, file := range []string{"merchant_private_pkcs1.pem", "merchant_private_pkcs8.pem", "merchant_public.pem"} {
+			in := append([]byte(prefix), readTestdata(t, file)...)
+			path := filepath.Join(t.TempDir(), "key.pem")
+			require.NoError(t, os.WriteFile(path, in, 0o600))
+			if file == "merchant_public.pem" {
+				pub, err := ParsePublicKey(in)
+				require.NoError(t, err, name+"/"+file)
+				assert.True(t, pub.Equal(&want.PublicKey), name+"/"+file)
+				pub, err = LoadPublicKey(path)
+				require.NoError(t, err, name+"/"+file)
+				assert.True(t, pub.Equal(&want.PublicKey), name+"/"+file)
+				continue
+			}
+			key, err := ParsePrivateKey(in)
+			require.NoError(t, err, name+"/"+file)
+			assert.True(t, key.Equal(want), name+"/"+file)
+			key, err = LoadPrivateKey(path)
+			require.NoError(t, err, name+"/"+file)
+			assert.True(t, key.Equal(want), name+"/"+file)
+		}
+	}
+	// Whitespace alone, or a BOM alone, is still no key.
+	for _, in := range []string{"\ufeff", "\ufeff\n\n", " \t\r\n"} {
+		_, err := ParsePrivateKey([]byte(in))
+		assert.ErrorContains(t, err, "empty", "%q", in)
+	}
+}
