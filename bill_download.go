@@ -13,12 +13,12 @@ import (
 	"time"
 )
 
-// BillRequest asks for the reconciliation file of a range of days, both
-// included. A time at midnight in its location is that calendar day
-// (time.Date(2019, 1, 20, 0, 0, 0, 0, time.UTC) is 20190120, whatever the
-// zone); any other time is an instant, sent as its day in UTC+8, HipoPay's
-// time zone (time.Now() is today in China). HipoPay serves at most the
-// last three months.
+// BillRequest asks [Client.DownloadBill] for the reconciliation file of a
+// range of days, both included. A time at midnight in its location is that
+// calendar day (time.Date(2019, 1, 20, 0, 0, 0, 0, time.UTC) is 20190120,
+// whatever the zone); any other time is an instant, sent as its day in
+// UTC+8 (time.Now() is today in China). HipoPay serves at most the last
+// three months.
 type BillRequest struct {
 	StartDate time.Time
 	EndDate   time.Time
@@ -55,15 +55,15 @@ func (r *BillRequest) validate() error {
 	return nil
 }
 
-// DownloadBill returns the raw reconciliation file as a stream; the caller
-// must Close it. Read it with NewBillReader.
+// DownloadBill returns the raw reconciliation file as a stream, to read
+// with [NewBillReader]; the caller must Close it.
 //
 // HipoPay endpoint: GET download_bill (header Version 3.0).
 //
-// A missing date or a start after the end is a *ValidationError before any
-// network call; the three-month window and future dates are HipoPay's to
-// judge. A JSON error answer is an *APIError. The download is bounded by
-// ctx, not by the default 30 s timeout, so large files can stream.
+// A missing date or a start after the end is a [*ValidationError] before
+// any network call; the three-month window and future dates are HipoPay's
+// to judge. A JSON error answer is an [*APIError]. The download is bounded
+// by ctx only, not by the default 30 s timeout.
 func (c *Client) DownloadBill(ctx context.Context, req *BillRequest) (io.ReadCloser, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -77,15 +77,14 @@ func (c *Client) DownloadBill(ctx context.Context, req *BillRequest) (io.ReadClo
 }
 
 // BillRecords downloads the reconciliation file and iterates over its
-// records, closing the download when the loop ends (also on break).
+// records, closing the download when the loop ends (also on break). For
+// the title line, use [Client.DownloadBill] and [BillReader.Title].
 //
-// HipoPay endpoint: GET download_bill (Version 3.0).
+// HipoPay endpoint: GET download_bill (header Version 3.0).
 //
-// The download's errors (see DownloadBill: a *ValidationError, an
-// *APIError, a network error) are yielded once with a nil record; a file
-// that cannot be read yields a *BillParseError. Either ends the iteration.
-// The title line is not available this way: use DownloadBill and
-// NewBillReader for it.
+// The download's errors (those of [Client.DownloadBill], or a network
+// error) are yielded once with a nil record; a file that cannot be read
+// yields a [*BillParseError]. Either ends the iteration.
 func (c *Client) BillRecords(ctx context.Context, req *BillRequest) iter.Seq2[*BillRecord, error] {
 	return func(yield func(*BillRecord, error) bool) {
 		body, err := c.DownloadBill(ctx, req)

@@ -27,21 +27,15 @@ const (
 	billBufferSize = 64 << 10
 )
 
-// BillReader reads the reconciliation file as a stream of records, like
-// encoding/csv's Reader: it holds one record at a time (at most 1 MiB)
-// beside a 64 KiB buffer, however large the file.
+// BillReader reads the reconciliation file ([Client.DownloadBill]) as a
+// stream of [BillRecord], like encoding/csv's Reader: it holds one record
+// at a time (at most 1 MiB) beside a 64 KiB buffer, however large the
+// file. It is not safe for concurrent use.
 //
-// It accepts a UTF-8 byte order mark, CRLF line ends and blank lines
-// anywhere. The file's first line is the title, the second the header of
-// 18 columns; cells are mapped by position, so a header in another
-// language reads the same. A file that starts with the header (18 filled
-// cells) is read as one without a title, unless its second line looks like
-// a header too (18 filled cells, none an amount, no time in the second):
-// then the first line is a title that happens to hold 17 commas. Cells are
-// comma-separated and may be quoted as in encoding/csv (with LazyQuotes): a
-// quoted cell may hold commas, doubled quotes and line breaks.
-//
-// A BillReader is not safe for concurrent use.
+// The first line is the title (it may be missing), the next the header of
+// 18 columns, mapped by position whatever their language. A UTF-8 BOM,
+// CRLF line ends, blank lines and cells quoted as encoding/csv does with
+// LazyQuotes (holding commas, doubled quotes, line breaks) are read.
 type BillReader struct {
 	br      *bufio.Reader
 	line    int   // number of the last line read
@@ -59,18 +53,18 @@ type BillReader struct {
 	start, end [maxBillCells]int
 }
 
-// NewBillReader returns a reader of the reconciliation file in r. Nothing
-// is read until Title or Read is called.
+// NewBillReader returns a [BillReader] of the reconciliation file in r.
+// Nothing is read until [BillReader.Title] or [BillReader.Read] is called.
 func NewBillReader(r io.Reader) *BillReader {
 	return &BillReader{br: bufio.NewReaderSize(r, billBufferSize)}
 }
 
 // Title returns the file's title line (e.g. "Test: company's reconciliation
-// report of 20190101 to 20190120"). It reads the title and the header
-// first if Read was not called yet.
+// report of 20190101 to 20190120"), reading the title and the header first
+// if [BillReader.Read] was not called yet.
 //
 // It returns "" when the file has no title line or could not be read;
-// Read then returns the error.
+// [BillReader.Read] then returns the error.
 func (b *BillReader) Title() string {
 	if !b.started && b.err == nil {
 		b.err = b.readHead()
@@ -81,15 +75,14 @@ func (b *BillReader) Title() string {
 // Read returns the next record, and io.EOF after the last one. Its first
 // call reads the title and the header.
 //
-// Every other error is a *BillParseError naming the line (and the column
-// for a bad cell): a file that is empty, has a title only, or whose header
-// has another number of columns than 18 (an HTML page or a JSON error body
-// fails this way); a line with another number of cells; a time not in the
-// form "2006-01-02 15:04:05"; an amount not of the form "<decimal>
-// <CURRENCY>"; a record longer than 1 MiB; a failure of the underlying
-// reader. After an error in a record Read may be called again to go on
-// with the next line; an error in the title or header, a read error and
-// an over-long record are returned again by every later call.
+// Every other error is a [*BillParseError] naming the line (and the column
+// of a bad cell): an empty file, a title only, a header of other than 18
+// columns (an HTML page or a JSON error body), a line of another number of
+// cells, a time not like "2006-01-02 15:04:05", an amount not like
+// "<decimal> <CURRENCY>", a record over 1 MiB, a failure of the underlying
+// reader. After an error in a record, Read goes on with the next line; an
+// error in the title or header, a read error and an over-long record are
+// returned again by every later call.
 func (b *BillReader) Read() (*BillRecord, error) {
 	if b.err != nil {
 		return nil, b.err
@@ -115,8 +108,9 @@ func (b *BillReader) Read() (*BillRecord, error) {
 	return b.record(start)
 }
 
-// All iterates over the remaining records. It stops after the first error,
-// which it yields with a nil record; it does not yield io.EOF.
+// All iterates over the remaining records of [BillReader.Read]. It stops
+// after the first error, which it yields with a nil record; it does not
+// yield io.EOF.
 func (b *BillReader) All() iter.Seq2[*BillRecord, error] {
 	return func(yield func(*BillRecord, error) bool) {
 		for {

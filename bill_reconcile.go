@@ -39,7 +39,8 @@ type BillSummary struct {
 }
 
 // BillTotals adds up records per entry type and currency, exactly, in
-// minor units. Its zero value is ready; feed it with Add.
+// minor units, as [SummarizeBill] does for a whole stream. Its zero value
+// is ready; feed it with [BillTotals.Add].
 type BillTotals struct {
 	records int
 	sums    map[billTotalKey]*billSums
@@ -147,11 +148,11 @@ func (t *BillTotals) Summary() *BillSummary {
 	return sum
 }
 
-// SummarizeBill adds up the records of records (e.g. BillReader.All or
-// Client.BillRecords) per entry type and currency.
+// SummarizeBill adds up records (e.g. [BillReader.All] or
+// [Client.BillRecords]) per entry type and currency.
 //
-// It stops at the first error of records or of BillTotals.Add and returns
-// it.
+// It stops at the first error of records or of [BillTotals.Add] and
+// returns it.
 func SummarizeBill(records iter.Seq2[*BillRecord, error]) (*BillSummary, error) {
 	var t BillTotals
 	for rec, err := range records {
@@ -165,22 +166,17 @@ func SummarizeBill(records iter.Seq2[*BillRecord, error]) (*BillSummary, error) 
 	return t.Summary(), nil
 }
 
-// ExpectedEntry is a payment or refund the merchant's own books hold, to be
-// found in the reconciliation file. It is found by HipoPay's number or by
-// the merchant's number (at least one is required; when both are given
-// the HipoPay number is tried first).
+// ExpectedEntry is a payment or refund the merchant's books hold, to be
+// found in the reconciliation file by [Reconcile]: by HipoPayNo in the
+// Order No. column or by OutID in the External order No. column (at least
+// one is required; HipoPayNo is tried first).
 //
-// A payment is looked for on the Collection lines: HipoPayNo (payment_no)
-// in the Order No. column, OutID (out_trade_id) in the External order No.
-// column; Amount is compared with the Transaction Amount (the order
-// amount, e.g. "1.00 HKD"; Credit is that amount net of the service fee).
-//
-// A refund is looked for on the Refund lines: HipoPayNo (refund_no) in the
-// Order No. column, OutID (out_refund_id) in the External order No.
-// column; Amount is compared with the Refund Amount. The reference's
-// example leaves External order No. of its Refund line empty, so key
-// refunds by refund_no where possible. (On a Refund line, Refund Order and
-// External Refund Order No. name the payment refunded, not the refund.)
+// A payment (payment_no, out_trade_id) is looked for on the Collection
+// lines, its Amount compared with the Transaction Amount (the order amount;
+// Credit is net of the service fee). A refund (refund_no, out_refund_id)
+// is looked for on the Refund lines, its Amount compared with the Refund
+// Amount; key refunds by refund_no, as the reference's example leaves the
+// External order No. of a Refund line empty.
 type ExpectedEntry struct {
 	Kind      BillEntryKind // BillEntryPayment or BillEntryRefund
 	HipoPayNo string        // payment_no of a payment, refund_no of a refund
@@ -226,8 +222,9 @@ func (r *Reconciliation) OK() bool {
 }
 
 // Reconciler compares a stream of records with the merchant's expected
-// entries without holding the records: feed it with Add, then read Result.
-// It holds the expected entries and the lines it reports.
+// entries without holding the records, as [Reconcile] does: feed it with
+// [Reconciler.Add], then read [Reconciler.Result]. It holds the expected
+// entries and the lines it reports.
 type Reconciler struct {
 	expected []ExpectedEntry
 	minor    []int64
@@ -242,12 +239,12 @@ type billEntryKey struct {
 	id   string
 }
 
-// NewReconciler prepares the comparison with expected.
+// NewReconciler returns a [Reconciler] of the records with expected.
 //
 // An entry without a valid kind, without either number, with an amount
 // that is not a positive decimal exact in its currency, with a malformed
 // currency, or with a number another entry of the same kind already has,
-// is a *ValidationError naming it ("expected[2].amount").
+// is a [*ValidationError] naming it ("expected[2].amount").
 func NewReconciler(expected []ExpectedEntry) (*Reconciler, error) {
 	r := &Reconciler{
 		expected: append([]ExpectedEntry(nil), expected...),
@@ -351,12 +348,13 @@ func (r *Reconciler) Result() *Reconciliation {
 }
 
 // Reconcile compares the merchant's expected payments and refunds with the
-// records of a reconciliation file (e.g. BillReader.All or
-// Client.BillRecords), streaming: see ExpectedEntry for what is compared
-// with what.
+// records of a reconciliation file (e.g. [BillReader.All] or
+// [Client.BillRecords]), streaming: see [ExpectedEntry] for what is
+// compared with what.
 //
-// Invalid expected entries are a *ValidationError (see NewReconciler); an
-// error of records stops the comparison and is returned.
+// Invalid expected entries are a [*ValidationError] (see
+// [NewReconciler]); an error of records stops the comparison and is
+// returned.
 func Reconcile(expected []ExpectedEntry, records iter.Seq2[*BillRecord, error]) (*Reconciliation, error) {
 	r, err := NewReconciler(expected)
 	if err != nil {

@@ -24,8 +24,8 @@ var billColumnNames = [billColumnCount]string{
 }
 
 // The entry types of the reconciliation file that the API reference shows.
-// Others exist (fees, withdrawals, conversions); a BillReader passes every
-// type through as it is written.
+// Others exist (fees, withdrawals, conversions); a [BillReader] passes
+// every type through as it is written.
 const (
 	BillTypeCollection = "Collection via WeChat Pay" // a payment received (the reference's example)
 	BillTypeRefund     = "Refund"                    // a refund paid back
@@ -57,7 +57,7 @@ func (k BillEntryKind) String() string {
 
 // BillRecord is one entry (one line) of the reconciliation file. A leading
 // backtick (a number kept as text) is removed, then cells written "-" are
-// empty (so "`-" is empty too), amounts are Money and the time is in
+// empty (so "`-" is empty too), amounts are [Money] and the time is in
 // UTC+8.
 //
 // On a Refund line, as the reference's example shows, OrderNo is the
@@ -88,10 +88,10 @@ type BillRecord struct {
 	PaymentChannel        string
 }
 
-// Kind classifies r by its Type: BillEntryPayment for "Collection via
-// WeChat Pay" and the other "Collection via ..." types, BillEntryRefund
-// for "Refund" (and "Refund via ..."), BillEntryOther for every other type
-// (fees, withdrawals, conversions, types in another language).
+// Kind classifies r by its Type: [BillEntryPayment] for "Collection via
+// WeChat Pay" and the other "Collection via ..." types, [BillEntryRefund]
+// for "Refund" (and "Refund via ..."), [BillEntryOther] for every other
+// type (fees, withdrawals, conversions, types in another language).
 func (r *BillRecord) Kind() BillEntryKind {
 	switch {
 	case strings.HasPrefix(r.Type, "Collection via "):

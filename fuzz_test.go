@@ -57,7 +57,7 @@ func FuzzCanonicalRoundTrip(f *testing.F) {
 				t.Fatalf("unencoded byte %q in %q", c, wire)
 			}
 		}
-		if err := VerifyRequestSignature(signer.Public(), params, ts, sig); err != nil {
+		if err := VerifyRequestSignature(signer.public(), params, ts, sig); err != nil {
 			t.Fatalf("round trip failed: %v", err)
 		}
 		// What a server reads back from the body is what was signed.
@@ -67,7 +67,7 @@ func FuzzCanonicalRoundTrip(f *testing.F) {
 		other := url.Values{}
 		other.Add(k1, v1+"x")
 		other.Add(k2, v2)
-		if err := VerifyRequestSignature(signer.Public(), other, ts, sig); !errors.Is(err, ErrInvalidSignature) {
+		if err := VerifyRequestSignature(signer.public(), other, ts, sig); !errors.Is(err, ErrInvalidSignature) {
 			t.Fatalf("a changed value verified: %v", err)
 		}
 	})

@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// Money is an amount of the reconciliation file: the exact decimal text
-// and its currency, as written ("-0.99 HKD" is Value "-0.99", Currency HKD).
+// Money is an amount of the reconciliation file ([BillRecord]): the exact
+// decimal text and its currency, as written ("-0.99 HKD" is Value "-0.99",
+// Currency HKD).
 type Money struct {
 	Value    string   // exact decimal text, e.g. "-0.99"; "" when the cell was "-"
 	Currency Currency // "" when the cell was "-"

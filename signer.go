@@ -24,15 +24,16 @@ import (
 	"unicode/utf8"
 )
 
-// MinKeyBits is the smallest RSA key the SDK accepts.
+// MinKeyBits is the size of the smallest RSA key the SDK accepts.
 const MinKeyBits = 2048
 
 // ParsePrivateKey reads the merchant's RSA private key from PEM: PKCS#1
-// ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3).
-// A UTF-8 BOM, blank lines and other whitespace before the block are
-// skipped, as openssl does. It refuses encrypted PEM, non-RSA keys and keys
-// under 2048 bits; no error holds any of pemBytes, it says what the input
-// looks like instead.
+// ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3),
+// after any UTF-8 BOM, blank lines or other whitespace.
+//
+// Input that is not PEM, encrypted PEM, a non-RSA key and a key under
+// [MinKeyBits] are errors. No error holds any byte of pemBytes: it says
+// what the input looks like instead.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	const kind = "private key"
 	block, err := decodeKeyPEM(kind, pemBytes)
@@ -69,9 +70,10 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 
 // ParsePublicKey reads an RSA public key from PEM: PKIX ("PUBLIC KEY", what
 // openssl rsa -pubout writes), PKCS#1 ("RSA PUBLIC KEY") or an X.509
-// certificate ("CERTIFICATE"), after any UTF-8 BOM or whitespace. It
-// refuses non-RSA keys and keys under 2048 bits; no error holds any of
-// pemBytes.
+// certificate ("CERTIFICATE"), after any UTF-8 BOM or whitespace.
+//
+// Input that is not PEM, a non-RSA key and a key under [MinKeyBits] are
+// errors; no error holds any byte of pemBytes.
 func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	const kind = "public key"
 	block, err := decodeKeyPEM(kind, pemBytes)
@@ -105,9 +107,12 @@ func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	return rsaKey, nil
 }
 
-// LoadPrivateKey reads a PEM private key file (see [ParsePrivateKey]).
-// The key text itself passed as path is refused without echoing it; an
-// os error names the path only when it is a short, single-line one.
+// LoadPrivateKey reads the merchant's private key from the PEM file at path
+// (see [ParsePrivateKey]).
+//
+// The key's own text passed as path is an error ("looks like PEM text, not
+// a path") that does not echo it; an os error names path only when it is
+// short and on one line; the file's content is never in an error.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
 	b, err := readKeyFile("private key", path)
 	if err != nil {
@@ -116,8 +121,9 @@ func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
 	return ParsePrivateKey(b)
 }
 
-// LoadPublicKey reads a PEM public key or certificate file (see
-// [ParsePublicKey]). Its errors follow [LoadPrivateKey]'s rules.
+// LoadPublicKey reads an RSA public key from the PEM key or certificate
+// file at path (see [ParsePublicKey]). Its errors follow
+// [LoadPrivateKey]'s rules.
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
 	b, err := readKeyFile("public key", path)
 	if err != nil {
@@ -301,7 +307,7 @@ func wrapKeyError(kind string, input []byte, err error) error {
 // parameters sorted by name, joined as name=value with '&', then ',' and
 // the timestamp. Values follow HipoPay's documented encoding: A-Z a-z 0-9
 // _ . - are kept and every other byte is %XX in upper-case hex, so a space
-// is %20, '~' is %7E and '*' is %2A.
+// is %20, '~' is %7E and '*' is %2A. [Signer.Sign] signs it.
 func StringToSign(params url.Values, timestamp string) string {
 	return canonicalQuery(params, true) + "," + timestamp
 }
@@ -400,14 +406,14 @@ func writeEncoded(b *strings.Builder, v string, keepTilde bool) {
 // (RFC 3986): one of the forms an echo of a secret may take.
 func writeRFC3986(b *strings.Builder, v string) { writeEncoded(b, v, true) }
 
-// Signer signs requests with the merchant's private key. It is safe for
-// concurrent use.
+// Signer signs requests with the merchant's private key: RSA PKCS#1 v1.5
+// over SHA-256, in standard padded base64. It is safe for concurrent use.
 type Signer struct {
 	key *rsa.PrivateKey
 }
 
-// NewSigner returns a Signer for key; it refuses a nil key and keys under
-// 2048 bits.
+// NewSigner returns a [Signer] for key. A nil key and a key under
+// [MinKeyBits] are errors.
 func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	if key == nil || key.N == nil || key.D == nil {
 		return nil, errors.New("hipopay: private key is nil or empty")
@@ -418,14 +424,15 @@ func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	return &Signer{key: key}, nil
 }
 
-// Sign returns the base64 signature of [StringToSign](params, timestamp):
-// HipoPay's documented encoding, '~' as %7E.
+// Sign returns the base64 signature of [StringToSign](params, timestamp).
+// It fails only for a Signer not made by [NewSigner] or an invalid key.
 func (s *Signer) Sign(params url.Values, timestamp string) (string, error) {
 	return s.SignString(StringToSign(params, timestamp))
 }
 
-// SignString signs an already built to-be-signed string: RSA PKCS#1 v1.5
-// over its SHA-256, in standard padded base64.
+// SignString returns the base64 signature of an already built
+// to-be-signed string, e.g. [NotificationStringToSign]'s in a fake
+// HipoPay. It fails as [Signer.Sign] does.
 func (s *Signer) SignString(toSign string) (string, error) {
 	if s == nil || s.key == nil {
 		return "", errors.New("hipopay: signer has no key; use NewSigner")
@@ -438,28 +445,32 @@ func (s *Signer) SignString(toSign string) (string, error) {
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
-// Public returns the public half of the signer's key: what HipoPay holds to
+// public returns the public half of the signer's key: what HipoPay holds to
 // verify the merchant's requests.
-func (s *Signer) Public() *rsa.PublicKey { return &s.key.PublicKey }
+func (s *Signer) public() *rsa.PublicKey { return &s.key.PublicKey }
 
 // VerifyNotificationSignature checks the Signature header of a payment
-// notification against its form fields and Timestamp header, with HipoPay's
-// callback public key. Every field received must be in params, unknown ones
-// included. Any failure matches errors.Is(err, ErrInvalidSignature).
+// notification against its form fields and Timestamp header (over
+// [NotificationStringToSign]), with HipoPay's callback public key. Every
+// field received must be in params, unknown ones included.
+//
+// A wrong, missing or malformed signature and a nil key match
+// [ErrInvalidSignature].
 func VerifyNotificationSignature(pub *rsa.PublicKey, params url.Values, timestamp, signature string) error {
 	return VerifySignature(pub, NotificationStringToSign(params, timestamp), signature)
 }
 
-// VerifyRequestSignature checks a merchant request's signature the way
-// HipoPay documents it (over [StringToSign], '~' as %7E), with the
-// merchant's public key. A fake HipoPay or a debugging merchant uses it.
+// VerifyRequestSignature checks a merchant request's signature as HipoPay
+// documents it (over [StringToSign], '~' as %7E), with the merchant's
+// public key: what a fake HipoPay does. Any failure matches
+// [ErrInvalidSignature].
 func VerifyRequestSignature(pub *rsa.PublicKey, params url.Values, timestamp, signature string) error {
 	return VerifySignature(pub, StringToSign(params, timestamp), signature)
 }
 
 // VerifySignature checks a base64 RSA PKCS#1 v1.5 SHA-256 signature of an
 // already built to-be-signed string. Any failure matches
-// errors.Is(err, ErrInvalidSignature).
+// [ErrInvalidSignature].
 func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 	if pub == nil || pub.N == nil {
 		return fmt.Errorf("%w: no public key to verify with", ErrInvalidSignature)
