@@ -190,9 +190,9 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 	if strings.ContainsFunc(merchantNo, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, errors.New("hipopay: NewClient: merchant number has spaces or control characters")
 	}
-	signer, err := NewSigner(key)
+	signer, err := NewSigner(key) // its errors already say "hipopay: private key ..."
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: NewClient: %w", err)
+		return nil, err
 	}
 	cfg := clientConfig{now: time.Now, maxRetries: defaultRetries, backoffBase: 100 * time.Millisecond}
 	for _, opt := range opts {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,4 +252,10 @@ func TestHTTPMockActivateNonDefaultWithAnInjectedClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "0.149", r.Rate)
 	assert.Equal(t, 1, mock.GetTotalCallCount())
+}
+
+func TestNewClientErrorPrefixNotDoubled(t *testing.T) {
+	_, err := NewClient("M1", nil)
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "hipopay:"), err.Error())
 }

@@ -18,8 +18,8 @@ import (
 )
 
 // The to-be-signed string of a request: the parameters sorted by name,
-// values percent-encoded by HipoPay's rule (only A-Z a-z 0-9 _ . - kept
-// as they are), then a comma and the Timestamp header.
+// values encoded by HipoPay's documented rule (only A-Z a-z 0-9 _ . - kept,
+// so ~ is %7E), then a comma and the Timestamp header.
 func ExampleStringToSign() {
 	// The parameters of placing an order.
 	params := url.Values{}

@@ -192,7 +192,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 	red := append(redactor(nil), cl.secrets...)
 	canon := canonicalQuery(cl.params, true)
 	if cl.rawTilde || c.rawTilde.Load() {
-		canon = rawTildeQuery(canon)
+		canon = canonicalQueryTildeKept(cl.params)
 	}
 	for attempt := 1; ; attempt++ {
 		resp, sig, connected, err := c.attempt(ctx, hc, cl, canon, attempt)

@@ -50,8 +50,3 @@ func hasTilde(params url.Values) bool {
 	}
 	return false
 }
-
-// rawTildeQuery is the documented canonical query with '~' kept raw:
-// every %7E becomes '~'. It is exact: a literal "%7E" in a value is
-// encoded "%257E", which holds no "%7E".
-func rawTildeQuery(canon string) string { return strings.ReplaceAll(canon, "%7E", "~") }

@@ -31,7 +31,7 @@ func (s *tildeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	params := receivedParams(s.t, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	toSign := rawTildeQuery(StringToSign(params, r.Header.Get("Timestamp")))
+	toSign := stringToSignTildeKept(params, r.Header.Get("Timestamp"))
 	pub := mustPublicKey(s.t, "merchant_public.pem")
 	if s.refuse > 0 || VerifySignature(pub, toSign, r.Header.Get("Signature")) != nil {
 		s.refuse--
@@ -97,10 +97,9 @@ func TestIllegalSecurityProfileWithoutTildeIsSentOnce(t *testing.T) {
 	assert.False(t, c.rawTilde.Load())
 }
 
-// rawTildeQuery is exact: only the encoding of '~' changes, never a
-// literal "%7E" in a value.
+// The tilde-kept form changes only the encoding of '~', never a literal
+// "%7E" in a value.
 func TestRawTildeQuery(t *testing.T) {
-	canon := canonicalQuery(map[string][]string{"a": {"x~y"}, "b": {"%7E"}, "c": {"~%7e~"}}, true)
-	raw := rawTildeQuery(canon)
+	raw := canonicalQueryTildeKept(map[string][]string{"a": {"x~y"}, "b": {"%7E"}, "c": {"~%7e~"}})
 	assert.Equal(t, "a=x~y&b=%257E&c=~%257e~", raw)
 }

@@ -29,6 +29,10 @@ import (
 //   - POST _mock/fail?payment_no=N: Server.FailPayment.
 //   - GET _mock/deliveries?payment_no=N: the notification's deliveries.
 //   - GET _mock/hipopay_public.pem: the key notifications are signed with.
+//   - the dashboard's (dashboard.go): GET _mock/dashboard (and its assets
+//     under _mock/dashboard/), GET _mock/state, GET _mock/events,
+//     GET _mock/bill?date=YYYYMMDD, POST _mock/expire?payment_no=N,
+//     POST _mock/redeliver?payment_no=N.
 //
 // A new endpoint is one more entry in routes; one that changes state must
 // be a POST (localOnly checks the origin of every method but GET, HEAD and
@@ -46,12 +50,25 @@ func newMockHandler(s *Server) http.Handler {
 		"POST fail":              m.fail,
 		"GET deliveries":         m.deliveries,
 		"GET hipopay_public.pem": m.hipopayPublicKey,
+		"POST expire": func(w http.ResponseWriter, _ *http.Request, p url.Values) {
+			s.serveMockAction(w, s.ExpirePayment, p.Get("payment_no"))
+		},
+		"POST redeliver": func(w http.ResponseWriter, _ *http.Request, p url.Values) {
+			s.serveMockAction(w, s.Redeliver, p.Get("payment_no"))
+		},
+		"GET state":  func(w http.ResponseWriter, _ *http.Request, _ url.Values) { s.serveState(w) },
+		"GET events": func(w http.ResponseWriter, r *http.Request, _ url.Values) { s.serveEvents(w, r) },
+		"GET bill":   func(w http.ResponseWriter, _ *http.Request, p url.Values) { s.serveBill(w, p) },
 	}
 	return localOnly(func() net.Addr { return s.ts.Listener.Addr() }, m)
 }
 
 func (m *mockEndpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/"), "_mock/")
+	if isDashboardFile(name) {
+		m.s.serveDashboardFile(w, r, name)
+		return
+	}
 	serve := m.routes[r.Method+" "+name]
 	if serve == nil {
 		writeAnswer(w, jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + name}))

@@ -34,6 +34,13 @@ type Delivery struct {
 	// Acknowledged reports whether the answer was HTTP 200 with the body
 	// "success" (surrounding white space ignored): HipoPay stops sending.
 	Acknowledged bool
+	// NextRetry is when the schedule sends the next one (Time plus the
+	// schedule's interval, by the server's clock); zero when none follows.
+	// Redeliver may send it earlier.
+	NextRetry time.Time
+	// Redelivery reports whether Redeliver asked for it, instead of the
+	// schedule's timer or Pay.
+	Redelivery bool
 }
 
 // NewNotificationRequest builds a payment notification as HipoPay sends
@@ -186,42 +193,82 @@ func addVersion3Fields(v url.Values) {
 }
 
 // deliver sends a notification, then re-sends it on the retry schedule
-// until it is acknowledged, the schedule ends or the server closes.
+// until it is acknowledged, the schedule ends or the server closes. A
+// Redeliver cuts the wait short; one that comes while the last send is out
+// makes a finished schedule start over. Attempts are numbered by their
+// place among the order's deliveries.
 func (s *Server) deliver(o *order, fields url.Values, target string) {
+	s.deliverSchedule(o, fields, target, false)
+}
+
+// deliverSchedule is deliver; early marks its first send as a Redelivery.
+func (s *Server) deliverSchedule(o *order, fields url.Values, target string, early bool) {
 	defer s.wg.Done()
 	intervals := s.cfg.retryIntervals
-	for attempt := 1; ; attempt++ {
-		d := s.sendNotification(fields, target, attempt)
+	s.mu.Lock()
+	wake := o.wakeLocked()
+	s.mu.Unlock()
+	for sent := 1; ; sent++ {
+		d := s.sendNotification(fields, target, sent)
 		s.mu.Lock()
+		d.Attempt = len(o.deliveries) + 1
+		d.Redelivery = early
+		retry := !d.Acknowledged && sent <= len(intervals) && s.ctx.Err() == nil
+		if retry {
+			d.NextRetry = d.Time.Add(intervals[sent-1])
+		}
 		o.deliveries = append(o.deliveries, d)
-		done := d.Acknowledged || attempt > len(intervals) || s.ctx.Err() != nil
 		if d.Acknowledged {
 			o.acked = true
-		} else if attempt > len(intervals) {
+		} else if sent > len(intervals) {
 			o.gaveUp = true
 		}
-		if done {
+		again := false // a Redeliver came while this one was out
+		if !retry {
+			select {
+			case <-wake:
+				again = s.ctx.Err() == nil
+			default:
+			}
+		}
+		if again {
+			o.gaveUp = false
+		}
+		if !retry && !again {
 			o.delivering = false
 		}
+		o.nextRetry = d.NextRetry
 		s.broadcastLocked()
 		s.mu.Unlock()
 		if hook := s.cfg.deliveryHook; hook != nil {
 			hook(o.paymentNo, d)
 		}
-		if done {
+		if again {
+			sent, early = 0, true // the schedule starts over
+			continue
+		}
+		if !retry {
 			return
 		}
-		t := time.NewTimer(intervals[attempt-1])
+		t := time.NewTimer(intervals[sent-1])
+		early = false
 		select {
 		case <-t.C:
+		case <-wake:
+			t.Stop()
+			early = true
 		case <-s.ctx.Done():
 			t.Stop()
 			s.mu.Lock()
 			o.delivering = false
+			o.nextRetry = time.Time{}
 			s.broadcastLocked()
 			s.mu.Unlock()
 			return
 		}
+		s.mu.Lock()
+		o.nextRetry = time.Time{}
+		s.mu.Unlock()
 	}
 }
 
@@ -275,7 +322,7 @@ func (s *Server) WaitDelivered(ctx context.Context, paymentNo string) error {
 // WaitDeliveries waits until the payment's notification was delivered at
 // least n times (acknowledged or not) and returns the deliveries. It fails
 // like WaitDelivered, and when deliveries ended (acknowledged, exhausted)
-// with fewer than n.
+// with fewer than n (and no Redeliver started them again).
 func (s *Server) WaitDeliveries(ctx context.Context, paymentNo string, n int) ([]Delivery, error) {
 	return s.waitFor(ctx, paymentNo, func(o *order) bool { return len(o.deliveries) >= n })
 }
@@ -294,9 +341,9 @@ func (s *Server) waitFor(ctx context.Context, paymentNo string, done func(*order
 			deliveries := append([]Delivery(nil), o.deliveries...)
 			s.mu.Unlock()
 			return deliveries, nil
-		case o.gaveUp:
+		case o.gaveUp && !o.delivering:
 			err = ErrNotAcknowledged
-		case o.acked:
+		case o.acked && !o.delivering: // a Redeliver may send more
 			err = fmt.Errorf("hipopaytest: payment %s: notification acknowledged after %d deliveries", paymentNo, len(o.deliveries))
 		case s.closed:
 			err = errors.New("hipopaytest: server closed")

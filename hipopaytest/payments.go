@@ -49,6 +49,10 @@ type order struct {
 	acked      bool // a delivery was acknowledged
 	gaveUp     bool // every delivery failed
 	delivering bool // a delivery goroutine runs
+
+	// re-sends (Redeliver) and the dashboard
+	nextRetry time.Time     // when the waiting re-send goes out; zero when none waits
+	wake      chan struct{} // Redeliver: send now (see wakeLocked)
 }
 
 type paymentJSON struct {

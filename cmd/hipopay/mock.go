@@ -229,6 +229,7 @@ func writeHipoPayKey(srv *hipopaytest.Server, dir string, force bool) (string, e
 func printMockBanner(out io.Writer, srv *hipopaytest.Server, keys *mockKeys) {
 	fmt.Fprintf(out, `fake HipoPay listening (Ctrl-C to stop)
 base URL:         %s
+dashboard:        %s_mock/dashboard
 merchant number:  %s
 merchant key:     %s
 HipoPay key:      %s (verifies its notifications)
@@ -239,7 +240,7 @@ hipopay pay PAYMENT_NO
 
 A notify_url to try it with, from a clone of the SDK (same exports):
 go run ./examples/notify-server -addr 127.0.0.1:9000 -hipopay-key %s
-`, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic)
+`, srv.URL, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic)
 }
 
 // lockedWriter serialises writes from several goroutines (the banner and
