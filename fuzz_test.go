@@ -3,9 +3,14 @@ package hipopay
 import (
 	"crypto/rsa"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz targets of the parsers of outside data and of the canonical form.
@@ -115,4 +120,33 @@ func isIdentifier(s string) bool {
 		}
 	}
 	return true
+}
+func FuzzParseNotificationRequest(f *testing.F) {
+	fx := newNotifyFixture(f)
+	for _, c := range fx.vf.Cases {
+		f.Add(valuesOf(c.Params).Encode(), c.Timestamp, c.Signature)
+	}
+	f.Add("a=%zz&b", "", "")
+	f.Add("promotion_detail=%5B%7B&payment_no=1", "1", "AAAA")
+	f.Fuzz(func(t *testing.T, body, ts, sig string) {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Timestamp", ts)
+		r.Header.Set("Signature", sig)
+		n, err := ParseNotificationRequest(fx.pub, r, 4096)
+		if err == nil {
+			require.NotEmpty(t, n.PaymentNo)
+		} else if len(sig) >= 16 {
+			require.NotContains(t, err.Error(), sig)
+		}
+		_, _ = parsePromotions(body)
+	})
+}
+
+func FuzzParseNotificationBody(f *testing.F) {
+	for _, body := range formBodies {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		checkFormParser(t, body)
+	})
 }
