@@ -150,3 +150,14 @@ func FuzzParseNotificationBody(f *testing.F) {
 		checkFormParser(t, body)
 	})
 }
+
+// FuzzScanPromotions checks the promotion_detail fast path against
+// encoding/json.
+func FuzzScanPromotions(f *testing.F) {
+	for _, in := range promotionInputs {
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		checkPromotionPaths(t, strings.TrimSpace(in))
+	})
+}

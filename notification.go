@@ -7,12 +7,9 @@
 package hipopay
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -46,71 +43,6 @@ type PaymentNotification struct {
 	// "finish_time", "promotion_detail"), in that order; nil when all did.
 	// Their typed field is zero; the raw value is in Fields.
 	Unparsed []string
-}
-
-// Promotion is one entry of promotion_detail (response_version 3.0): a
-// coupon or discount applied to the payment. Values HipoPay sends as JSON
-// numbers (amount) are kept as their text.
-type Promotion struct {
-	ActivityID  string `json:"activity_id"`  // e.g. "931386"
-	Name        string `json:"name"`         // e.g. "coupon-6"
-	Amount      string `json:"amount"`       // promotion amount, e.g. "1"
-	PromotionID string `json:"promotion_id"` // coupon ID, e.g. "109519"
-	Scope       string `json:"scope"`        // GLOBAL or SINGLE
-	Type        string `json:"type"`         // COUPON or DISCOUNT
-}
-
-// UnmarshalJSON decodes a promotion whose values may be JSON strings,
-// numbers or booleans (kept as their text) or null (empty). Unknown keys
-// are ignored; an object or array as a value is an error.
-func (p *Promotion) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*p = Promotion{}
-	for key, v := range raw {
-		var dst *string
-		switch key {
-		case "activity_id":
-			dst = &p.ActivityID
-		case "name":
-			dst = &p.Name
-		case "amount":
-			dst = &p.Amount
-		case "promotion_id":
-			dst = &p.PromotionID
-		case "scope":
-			dst = &p.Scope
-		case "type":
-			dst = &p.Type
-		default:
-			continue
-		}
-		s, err := jsonScalarText(v)
-		if err != nil {
-			return fmt.Errorf("promotion_detail %s: %w", key, err)
-		}
-		*dst = s
-	}
-	return nil
-}
-
-// jsonScalarText returns a JSON string's value, a number's or boolean's
-// text, and "" for null.
-func jsonScalarText(v json.RawMessage) (string, error) {
-	switch {
-	case len(v) == 0 || bytes.Equal(v, []byte("null")):
-		return "", nil
-	case v[0] == '"':
-		var s string
-		err := json.Unmarshal(v, &s)
-		return s, err
-	case v[0] == '{' || v[0] == '[':
-		return "", fmt.Errorf("want a string or a number, got %.20s", v)
-	default:
-		return string(v), nil
-	}
 }
 
 // NotificationFunc processes a verified payment notification: typically it
@@ -169,25 +101,4 @@ func notificationOf(fields url.Values, timestamp string) (*PaymentNotification, 
 		n.Unparsed = append(n.Unparsed, "promotion_detail")
 	}
 	return n, nil
-}
-
-// parsePromotions decodes promotion_detail, a JSON array of objects sent as
-// text (a lone object is accepted too). Empty text or null is no promotion.
-func parsePromotions(s string) ([]Promotion, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "" || s == "null":
-		return nil, nil
-	case s[0] == '{':
-		var one Promotion
-		if err := json.Unmarshal([]byte(s), &one); err != nil {
-			return nil, err
-		}
-		return []Promotion{one}, nil
-	}
-	var out []Promotion
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

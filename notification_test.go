@@ -171,3 +171,48 @@ func TestNotificationSignedWithUnparsableFields(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, n.Unparsed)
 }
+
+// promotionInputs are promotion_detail texts for the fast path and the
+// encoding/json path.
+var promotionInputs = []string{
+	`[]`, ` [ ] `, `[{}]`, `{}`, `{"name":"x"}`,
+	`[{"activity_id": "931386", "name": "coupon-6", "amount": 1, "promotion_id": "109519", "scope": "GLOBAL", "type": "COUPON"}]`,
+	`[{"activity_id":931386,"amount":1.5e2,"promotion_id":-0},{"name":"b","amount":"0.50"}]`,
+	"[\n\t{\"name\" : \"优惠券\" ,\"amount\":0.01}\r\n]",
+	`[{"name":"a","name":"b"}]`,
+	`[{"Name":"mis-cased"}]`, `[{"other":"unknown"}]`, `[{"name":null}]`, `[{"name":true}]`,
+	`[{"name":"esc\"aped"}]`, `[{"name":"\u00fc"}]`, "[{\"name\":\"bad \xff utf8\"}]",
+	`[{"amount":01}]`, `[{"amount":1.}]`, `[{"amount":.5}]`, `[{"amount":1e}]`, `[{"amount":+1}]`, `[{"amount":-}]`,
+	`[{"name":"x"},]`, `[{"name":"x",}]`, `[{"name":"x"}`, `[{"name":"x"}] x`, `[{"name" "x"}]`, `[{"name":"x"}{}]`,
+	`[{'name': 'x'}]`, `[{"name":{"a":1}}]`, `[[]]`, `[1]`, `{"name":"x"}]`, `[`, `{`, `"x"`, `[null]`,
+}
+
+func TestScanPromotionsAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range promotionInputs {
+		checkPromotionPaths(t, in)
+	}
+	// The fast path takes what HipoPay sends.
+	_, ok := scanPromotions(promotionInputs[5])
+	assert.True(t, ok)
+}
+
+// checkPromotionPaths checks that where the fast path succeeds,
+// encoding/json succeeds with the same result, and that parsePromotions
+// returns one of them.
+func checkPromotionPaths(t *testing.T, in string) {
+	t.Helper()
+	fast, ok := scanPromotions(in)
+	slow, err := decodePromotions(in)
+	if ok {
+		require.NoError(t, err, "the fast path accepted what encoding/json refuses: %q", in)
+		require.Equal(t, slow, fast, "%q", in)
+	}
+	got, err := parsePromotions(in)
+	if err == nil {
+		if ok {
+			require.Equal(t, fast, got, "%q", in)
+		} else {
+			require.Equal(t, slow, got, "%q", in)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func ParseNotificationRequest(pub *rsa.PublicKey, r *http.Request, maxBytes int6
 // ([ErrInvalidSignature]); a verified notification without payment_no
 // ([ErrMalformedNotification]). Errors never contain the signature.
 func ParseNotificationForm(pub *rsa.PublicKey, fields url.Values, timestamp, signature string) (*PaymentNotification, error) {
+	if err := checkOneCut(fields); err != nil {
+		return nil, err
+	}
 	fields, err := verifyNotification(pub, fields, "", timestamp, signature, nil)
 	if err != nil {
 		return nil, err
@@ -103,14 +106,16 @@ func ParseNotificationForm(pub *rsa.PublicKey, fields url.Values, timestamp, sig
 	return notificationOf(fields, timestamp)
 }
 
-// verifyNotification checks that fields, parsed from the body raw ("" when
-// the body is not at hand), have one cut, checks timestamp with fresh
-// (when not nil), verifies them, and returns the fields verified: fields,
-// or those of raw without a trailing CR/LF (a proxy may append one) when
-// only they verify.
+// verifyNotification verifies fields (checked to have one cut), parsed
+// from the body raw ("" when the body is not at hand), after checking
+// timestamp with fresh (when not nil). It returns the fields verified:
+// fields, or those of raw without a trailing CR/LF (a proxy may append
+// one) when only they verify.
 func verifyNotification(pub *rsa.PublicKey, fields url.Values, raw, timestamp, signature string, fresh func(string) error) (url.Values, error) {
-	if err := checkOneCut(fields, timestamp); err != nil {
-		return nil, err
+	if strings.IndexByte(timestamp, ',') >= 0 {
+		// The timestamp follows the last value after a ',': one with a ','
+		// could take a piece of that value, or give it one.
+		return nil, fmt.Errorf("%w: the Timestamp header holds ','", ErrAmbiguousNotification)
 	}
 	if timestamp == "" {
 		return nil, fmt.Errorf("%w: Timestamp header is missing", ErrInvalidSignature)
@@ -126,7 +131,7 @@ func verifyNotification(pub *rsa.PublicKey, fields url.Values, raw, timestamp, s
 	}
 	if trimmed := strings.TrimRight(raw, "\r\n"); len(trimmed) < len(raw) {
 		f, perr := parseNotificationBody(trimmed)
-		if perr == nil && checkOneCut(f, timestamp) == nil && VerifyNotificationSignature(pub, f, timestamp, signature) == nil {
+		if perr == nil && VerifyNotificationSignature(pub, f, timestamp, signature) == nil {
 			return f, nil
 		}
 	}
@@ -134,29 +139,33 @@ func verifyNotification(pub *rsa.PublicKey, fields url.Values, raw, timestamp, s
 }
 
 // checkOneCut refuses fields whose to-be-signed string could be cut into
-// other fields: a name holding '&' or '=', a value holding '&', a
-// timestamp holding ','. Without them the string splits one way only.
-func checkOneCut(fields url.Values, timestamp string) error {
+// other fields: a name holding '&' or '=', a value holding '&'. Without
+// them (and a Timestamp without ',') the string splits one way only.
+func checkOneCut(fields url.Values) error {
 	for name, values := range fields {
-		if strings.ContainsAny(name, "&=") {
-			return fmt.Errorf("%w: field name %.40q holds '&' or '='", ErrAmbiguousNotification, name)
-		}
-		for _, v := range values {
-			if strings.IndexByte(v, '&') >= 0 {
-				return fmt.Errorf("%w: the value of %.40q holds '&'", ErrAmbiguousNotification, name)
-			}
+		if err := checkFieldCut(name, values...); err != nil {
+			return err
 		}
 	}
-	if strings.IndexByte(timestamp, ',') >= 0 {
-		return fmt.Errorf("%w: the Timestamp header holds ','", ErrAmbiguousNotification)
+	return nil
+}
+
+func checkFieldCut(name string, values ...string) error {
+	if strings.IndexByte(name, '&') >= 0 || strings.IndexByte(name, '=') >= 0 {
+		return fmt.Errorf("%w: field name %.40q holds '&' or '='", ErrAmbiguousNotification, name)
+	}
+	for _, v := range values {
+		if strings.IndexByte(v, '&') >= 0 {
+			return fmt.Errorf("%w: the value of %.40q holds '&'", ErrAmbiguousNotification, name)
+		}
 	}
 	return nil
 }
 
 // readNotificationForm reads r's body once, at most maxBytes, and parses it
-// as a form whatever its Content-Type; it returns the fields and the body.
-// A body already consumed by r.ParseForm (empty, with r.PostForm filled)
-// gives r.PostForm and an empty body. w, when not nil, is told of a body
+// as a form whatever its Content-Type; it returns the fields, checked to
+// have one cut, and the body. A body already consumed by r.ParseForm
+// (empty, with r.PostForm filled) gives r.PostForm and an empty body. w, when not nil, is told of a body
 // over the limit (see [http.MaxBytesReader]).
 func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64) (fields url.Values, raw string, err error) {
 	if r == nil {
@@ -164,7 +173,7 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 	}
 	if r.Body == nil {
 		if len(r.PostForm) > 0 {
-			return r.PostForm, "", nil
+			return r.PostForm, "", checkOneCut(r.PostForm)
 		}
 		return nil, "", fmt.Errorf("%w: no request body", ErrMalformedNotification)
 	}
@@ -174,20 +183,14 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 	if r.ContentLength > maxBytes {
 		return nil, "", fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", ErrNotificationTooLarge, r.ContentLength, maxBytes)
 	}
-	// The buffer grows with what arrives, never to what Content-Length
-	// claims: a stalled body pins only the bytes it sent.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	body, err := readNotificationBody(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, "", fmt.Errorf("%w: %w", ErrNotificationTooLarge, err)
-		}
-		return nil, "", fmt.Errorf("%w: reading body: %w", ErrMalformedNotification, err)
+		return nil, "", err
 	}
 	if len(body) == 0 && len(r.PostForm) > 0 {
 		// Middleware read the body with r.ParseForm: its fields are all
 		// that is left, and verification tells whether they are complete.
-		return r.PostForm, "", nil
+		return r.PostForm, "", checkOneCut(r.PostForm)
 	}
 	raw = string(body)
 	if fields, err = parseNotificationBody(raw); err != nil {
@@ -196,20 +199,81 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 	return fields, raw, nil
 }
 
+// readNotificationBody reads all of body (limited by http.MaxBytesReader)
+// into a buffer that starts at 1 KiB, larger than a real notification, and
+// grows with what arrives, never with what Content-Length claims: a stalled
+// body pins only the bytes it sent.
+func readNotificationBody(body io.Reader) ([]byte, error) {
+	buf := make([]byte, 0, 1024)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, fmt.Errorf("%w: %w", ErrNotificationTooLarge, err)
+			}
+			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformedNotification, err)
+		}
+	}
+}
+
 // maxNotificationFields bounds the pairs of a notification's body, as
 // url.ParseQuery's default does; a real notification has about 20.
 const maxNotificationFields = 10000
 
-// parseNotificationBody parses a form body as url.ParseQuery does, except
-// that a raw ';' is text (HipoPay's values may hold one; url.ParseQuery
-// refuses it). An invalid escape is refused.
+// parseNotificationBody parses a form body: pairs separated by '&' only,
+// empty pairs skipped, each split at its first '=' (a pair without one is
+// a name with an empty value), names and values unescaped with
+// url.QueryUnescape ('+' is a space), an invalid escape refused. Repeated
+// names keep their values in order. Where url.ParseQuery succeeds it gives
+// the same result; unlike it, a raw ';' is text, not an error. The values
+// share memory with body when they hold no escape.
 func parseNotificationBody(body string) (url.Values, error) {
-	if strings.Count(body, "&") >= maxNotificationFields {
+	pairs := strings.Count(body, "&") + 1
+	if pairs > maxNotificationFields {
 		return nil, fmt.Errorf("%w: body has more than %d fields", ErrMalformedNotification, maxNotificationFields)
 	}
-	fields, err := url.ParseQuery(strings.ReplaceAll(body, ";", "%3B"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+	fields := make(url.Values, min(pairs, 64))
+	// One backing array for the values: a name seen once (nearly all of
+	// them) takes a one-element slice of it, capped so that a repeated
+	// name's append copies instead of overwriting its neighbour.
+	values := make([]string, pairs)
+	used := 0
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if pair == "" {
+			continue
+		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body is not a form: %w", ErrMalformedNotification, err)
+		}
+		// Only an escape (%26, %3D) puts '&' or '=' in a name or value.
+		if strings.IndexByte(pair, '%') >= 0 {
+			if err := checkFieldCut(name, value); err != nil {
+				return nil, err
+			}
+		}
+		if vs, ok := fields[name]; ok {
+			fields[name] = append(vs, value)
+			continue
+		}
+		values[used] = value
+		fields[name] = values[used : used+1 : used+1]
+		used++
 	}
 	return fields, nil
 }

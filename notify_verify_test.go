@@ -238,6 +238,7 @@ var formBodies = []string{
 	"", "&", "&&", "=", "a", "a=", "=b", "a=b", "a=b&", "&a=b", "a=b&&c=d", "a=b=c", "a==",
 	"a=1&a=2&b=3&a=4", "a+b=c+d", "a%20b=c%20d", "%41=%42", "a=%e4%bd%a0%E5%A5%BD", "a=%zz", "a=%", "a=%4", "%=1",
 	"a=1;b=2", "a=;", ";", "a;b=c", "a=%3B", "x=\n", "x=1\r\n", "a=\xff", "a=%ff", "+=+", "a=b+%2B+c",
+	"a=%26", "a=1%26b%3D2", "a%26b=1", "a%3Db=1", "a=b%3Dc", "%3d=", "a=%2526",
 	"status=PAID&amount=8.88&payment_no=2023111418154204114199308&trade_time=2023-11-14+18%3A15%3A42",
 }
 
@@ -263,7 +264,7 @@ func TestParseNotificationBodyMatchesParseQuery(t *testing.T) {
 // checkFormParser compares parseNotificationBody with url.ParseQuery: on a
 // body without ';' they agree exactly (both refuse, or both give the same
 // fields); on a body with ';' the result is url.ParseQuery's with every
-// ';' written %3B.
+// ';' written %3B. Fields that could be cut another way are refused.
 func checkFormParser(t *testing.T, body string) {
 	t.Helper()
 	want, wantErr := url.ParseQuery(strings.ReplaceAll(body, ";", "%3B"))
@@ -271,6 +272,11 @@ func checkFormParser(t *testing.T, body string) {
 	if wantErr != nil {
 		require.Error(t, err, "%q: url.ParseQuery refuses it: %v", body, wantErr)
 		require.ErrorIs(t, err, ErrMalformedNotification, "%q", body)
+		return
+	}
+	if checkOneCut(want) != nil {
+		// A name holding '&' or '=', a value holding '&': refused.
+		require.ErrorIs(t, err, ErrAmbiguousNotification, "%q", body)
 		return
 	}
 	require.NoError(t, err, "%q", body)
