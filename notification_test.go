@@ -216,3 +216,27 @@ func checkPromotionPaths(t *testing.T, in string) {
 		}
 	}
 }
+
+func TestNotificationWithoutSettleCurrency(t *testing.T) {
+	// One early notification had no settle_currency (PROTOCOL.md): the
+	// 2019 sandbox notification without it, signed with the test key,
+	// is processed, SettleCurrency empty.
+	f := newNotifyFixture(t)
+	real := loadRealNotifications(t)[0]
+	require.Equal(t, "sandbox", real.Name)
+	fields := withoutField(real.fields(), "settle_currency")
+	var got *PaymentNotification
+	h := NewNotificationHandler(f.pub, func(_ context.Context, n *PaymentNotification) error { got = n; return nil })
+	assertSuccess(t, serveNotify(h, f.signedRequest(t, fields, real.Timestamp)))
+	require.NotNil(t, got)
+	assert.Empty(t, got.SettleCurrency)
+	assert.Nil(t, got.Unparsed)
+	assert.Equal(t, "2019081517201983250411444", got.PaymentNo)
+	assert.Equal(t, HKD, got.Currency)
+	assert.Equal(t, "1.00", got.Amount)
+	assert.Equal(t, fields, got.Fields)
+
+	n, err := ParseNotificationForm(f.pub, fields, real.Timestamp, f.sign(t, fields, real.Timestamp))
+	require.NoError(t, err)
+	assert.Empty(t, n.SettleCurrency)
+}

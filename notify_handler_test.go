@@ -331,3 +331,45 @@ func (s *keyRecordingStore) Process(ctx context.Context, key string, fn func(con
 	s.mu.Unlock()
 	return true, fn(ctx)
 }
+
+func TestNotificationHandlerLogsToSlogDefault(t *testing.T) {
+	// Without WithHandlerLogger, fn's errors and panics and refused
+	// deliveries go to slog.Default() as it is when the delivery arrives
+	// (so a failing handler is never silent); acknowledgements do not.
+	f := newNotifyFixture(t)
+	fields, ts, sig := f.vector(t, "paid_basic")
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	client, err := NewClient("1000001", mustPrivateKey(t, "merchant_private_pkcs8.pem"), WithHipoPayPublicKey(f.pub))
+	require.NoError(t, err)
+	for name, build := range map[string]func(NotificationFunc) http.Handler{
+		"NewNotificationHandler":     func(fn NotificationFunc) http.Handler { return NewNotificationHandler(f.pub, fn) },
+		"Client.NotificationHandler": func(fn NotificationFunc) http.Handler { return client.NotificationHandler(fn, WithoutConfirmation()) },
+	} {
+		calls := 0
+		h := build(func(context.Context, *PaymentNotification) error {
+			calls++
+			switch calls {
+			case 1:
+				return errors.New("database unavailable")
+			case 2:
+				panic("boom")
+			}
+			return nil
+		})
+		var logs bytes.Buffer
+		slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil))) // after the handler was built
+		assert.Equal(t, http.StatusUnauthorized, serveNotify(h, notifyRequest(http.MethodPost, fields, ts, "AAAA")).Code)
+		assert.Equal(t, http.StatusInternalServerError, serveNotify(h, notifyRequest(http.MethodPost, fields, ts, sig)).Code)
+		assert.Equal(t, http.StatusInternalServerError, serveNotify(h, notifyRequest(http.MethodPost, fields, ts, sig)).Code)
+		assertSuccess(t, serveNotify(h, notifyRequest(http.MethodPost, fields, ts, sig)))
+		out := logs.String()
+		assert.Contains(t, out, `"level":"WARN","msg":"hipopay: notification refused"`, name)
+		assert.Contains(t, out, `"level":"ERROR"`, name)
+		assert.Contains(t, out, "database unavailable", name)
+		assert.Contains(t, out, "boom", name)
+		assert.NotContains(t, out, "acknowledged", name)
+		assert.NotContains(t, out, sig[:16], name)
+		slog.SetDefault(prev)
+	}
+}

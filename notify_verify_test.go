@@ -568,3 +568,164 @@ func TestNotificationStalledBodiesOverTCPHoldLittleMemory(t *testing.T) {
 	t.Logf("heap grew by %d KiB for %d stalled bodies", grown>>10, conns)
 	assert.Less(t, grown, int64(4<<20), "stalled bodies pin memory by their claimed Content-Length")
 }
+
+// notificationContentTypes are the Content-Types a notification may arrive
+// with: none, the form's, and wrong ones (HipoPay's own Node.js SDK warns
+// of them). The body is a form whatever they say.
+var notificationContentTypes = []string{
+	"", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=UTF-8",
+	"application/json", "text/plain", "text/xml", "multipart/form-data; boundary=x",
+}
+
+func withContentType(r *http.Request, ct string) *http.Request {
+	if ct == "" {
+		r.Header.Del("Content-Type")
+	} else {
+		r.Header.Set("Content-Type", ct)
+	}
+	return r
+}
+
+func TestRealNotificationsVerifyUnderEveryContentType(t *testing.T) {
+	want := map[string]PaymentNotification{
+		"sandbox": {Status: PaymentStatusPaid, TradeType: "NATIVE", ExchangeRate: "1.0000000000", PaymentNo: "2019081517201983250411444",
+			OutTradeID: "20190815002", Currency: HKD, SettleCurrency: HKD, PayCurrency: CNY, Amount: "1.00", PayAmount: "0.89"},
+		"production": {Status: PaymentStatusPaid, TradeType: "NATIVE", ExchangeRate: "1.0000000000", PaymentNo: "2019070514445292733433289",
+			OutTradeID: "132964985901940736", Currency: HKD, SettleCurrency: HKD, PayCurrency: CNY, Amount: "1.50", PayAmount: "1.32"},
+	}
+	for _, real := range loadRealNotifications(t) {
+		// The client picks the embedded key of its mode.
+		var opts []Option
+		if real.Key == "sandbox" {
+			opts = append(opts, WithSandbox())
+		}
+		client, err := NewClient("1000001", merchantKey(t), opts...)
+		require.NoError(t, err)
+		check := func(n *PaymentNotification, how string) {
+			t.Helper()
+			w := want[real.Name]
+			assert.Equal(t, real.fields(), n.Fields, how)
+			assert.Equal(t, real.Timestamp, n.Timestamp, how)
+			assert.Nil(t, n.Unparsed, how)
+			for _, got := range []struct{ got, want any }{
+				{n.Status, w.Status}, {n.TradeType, w.TradeType}, {n.ExchangeRate, w.ExchangeRate}, {n.PaymentNo, w.PaymentNo},
+				{n.OutTradeID, w.OutTradeID}, {n.Currency, w.Currency}, {n.SettleCurrency, w.SettleCurrency},
+				{n.PayCurrency, w.PayCurrency}, {n.Amount, w.Amount}, {n.PayAmount, w.PayAmount},
+			} {
+				assert.Equal(t, got.want, got.got, how)
+			}
+			assert.Equal(t, real.fields().Get("finish_time"), n.FinishTime.Format(time.DateTime), how)
+		}
+		for _, ct := range notificationContentTypes {
+			how := real.Name + " " + ct
+			n, err := ParseNotificationRequest(real.pub(t), withContentType(real.request(), ct), 0)
+			require.NoError(t, err, how)
+			check(n, how)
+			n, err = client.ParseNotification(withContentType(real.request(), ct))
+			require.NoError(t, err, how)
+			check(n, how)
+
+			var got []*PaymentNotification
+			fn := func(_ context.Context, n *PaymentNotification) error { got = append(got, n); return nil }
+			assertSuccess(t, serveNotify(NewNotificationHandler(real.pub(t), fn), withContentType(real.request(), ct)))
+			assertSuccess(t, serveNotify(client.NotificationHandler(fn, WithoutConfirmation()), withContentType(real.request(), ct)))
+			require.Len(t, got, 2, how)
+			check(got[0], how)
+			check(got[1], how)
+		}
+		n, err := ParseNotificationForm(real.pub(t), real.fields(), real.Timestamp, real.Signature)
+		require.NoError(t, err)
+		check(n, real.Name+" form")
+	}
+}
+
+func TestRealNotificationsRefusedWithWrongKey(t *testing.T) {
+	sandbox, err := CallbackPublicKey(true)
+	require.NoError(t, err)
+	production, err := CallbackPublicKey(false)
+	require.NoError(t, err)
+	keys := map[string]*rsa.PublicKey{"sandbox": sandbox, "production": production, "fake": newNotifyFixture(t).pub}
+	for _, real := range loadRealNotifications(t) {
+		for name, pub := range keys {
+			if name == real.Key {
+				continue
+			}
+			_, err := ParseNotificationRequest(pub, real.request(), 0)
+			assert.ErrorIs(t, err, ErrInvalidSignature, "%s with the %s key", real.Name, name)
+			var calls callCounter
+			w := serveNotify(NewNotificationHandler(pub, calls.fn), real.request())
+			assert.Equal(t, http.StatusUnauthorized, w.Code)
+			assert.Zero(t, calls.n.Load())
+		}
+		// A client in the other mode has the other embedded key.
+		var opts []Option
+		if real.Key != "sandbox" {
+			opts = append(opts, WithSandbox())
+		}
+		client, err := NewClient("1000001", merchantKey(t), opts...)
+		require.NoError(t, err)
+		_, err = client.ParseNotification(real.request())
+		assert.ErrorIs(t, err, ErrInvalidSignature, real.Name)
+	}
+}
+
+// changedByte returns s with its byte i changed (two ways, so that a
+// change that happens to keep a meaning is not the only one tried).
+func changedBytes(s string, i int) []string {
+	var out []string
+	for _, flip := range []byte{0x01, 0x20} {
+		b := []byte(s)
+		b[i] ^= flip
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestRealNotificationsRefuseAnyChangedByte(t *testing.T) {
+	for _, real := range loadRealNotifications(t) {
+		pub := real.pub(t)
+		tried := 0
+		refused := func(pairs [][2]string, ts, sig, what string) {
+			t.Helper()
+			tried++
+			fields := valuesOf(pairs)
+			_, err := ParseNotificationForm(pub, fields, ts, sig)
+			require.Error(t, err, "%s: %s verified", real.Name, what)
+			r := rawNotifyRequest(http.MethodPost, fields.Encode(), ts, sig)
+			_, err = ParseNotificationRequest(pub, r, 0)
+			require.Error(t, err, "%s: %s verified", real.Name, what)
+		}
+		for i, p := range real.Pairs {
+			for k := range 2 { // the name, then the value
+				for j := range len(p[k]) {
+					for _, changed := range changedBytes(p[k], j) {
+						pairs := append([][2]string(nil), real.Pairs...)
+						pairs[i][k] = changed
+						refused(pairs, real.Timestamp, real.Signature, fmt.Sprintf("field %d part %d byte %d", i, k, j))
+					}
+				}
+			}
+		}
+		for j := range len(real.Timestamp) {
+			for _, ts := range changedBytes(real.Timestamp, j) {
+				refused(real.Pairs, ts, real.Signature, fmt.Sprintf("timestamp byte %d", j))
+			}
+		}
+		for j := range len(real.Signature) {
+			for _, sig := range changedBytes(real.Signature, j) {
+				refused(real.Pairs, real.Timestamp, sig, fmt.Sprintf("signature byte %d", j))
+			}
+		}
+		// Every other character in the last base64 group, where padding
+		// bits let a lax decoder read another text as the same signature.
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+		for j := len(real.Signature) - 4; j < len(real.Signature); j++ {
+			for _, c := range []byte(alphabet) {
+				if c != real.Signature[j] {
+					refused(real.Pairs, real.Timestamp, real.Signature[:j]+string(c)+real.Signature[j+1:], fmt.Sprintf("signature byte %d as %q", j, c))
+				}
+			}
+		}
+		t.Logf("%s: %d single-byte changes refused", real.Name, tried)
+	}
+}

@@ -266,7 +266,8 @@ func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 		}
 		return r
 	}, signature)
-	sig, err := base64.StdEncoding.DecodeString(signature)
+	// Strict: one text per signature (no stray bits in the last character).
+	sig, err := base64.StdEncoding.Strict().DecodeString(signature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64", ErrInvalidSignature)
 	}
