@@ -168,6 +168,7 @@ type notificationHandler struct {
 	cfg     handlerConfig
 }
 
+// ServeHTTP answers one delivery of a notification.
 func (h *notificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {

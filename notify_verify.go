@@ -62,16 +62,14 @@ func (c *Client) ParseNotification(r *http.Request) (*PaymentNotification, error
 // HipoPay calls: POST to the merchant's notify_url.
 //
 // It reads the body once, at most maxBytes ([DefaultMaxNotificationBytes]
-// when maxBytes <= 0), as a form whatever its Content-Type (a raw ';' is
-// text); r.PostForm when middleware already consumed the body.
+// when maxBytes <= 0), as a form whatever its Content-Type; r.PostForm
+// when middleware already consumed the body.
 //
 // Errors: a body over the limit ([ErrNotificationTooLarge]); a body that is
-// not a form or fields that could be cut another way
-// ([ErrMalformedNotification], [ErrAmbiguousNotification]); a missing
-// Timestamp or a missing or wrong Signature ([ErrInvalidSignature]); a
-// verified notification without payment_no ([ErrMalformedNotification]).
-// A time or promotion_detail that does not parse is not an error: see
-// [PaymentNotification].Unparsed.
+// not a form, fields that could be cut another way
+// ([ErrAmbiguousNotification]) or no payment_no ([ErrMalformedNotification]);
+// a missing Timestamp or a missing or wrong Signature ([ErrInvalidSignature]).
+// A time or promotion_detail that does not parse is named in Unparsed.
 func ParseNotificationRequest(pub *rsa.PublicKey, r *http.Request, maxBytes int64) (*PaymentNotification, error) {
 	fields, raw, err := readNotificationForm(nil, r, maxBytes)
 	if err != nil {
