@@ -198,11 +198,11 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 }
 
 // readNotificationBody reads all of body (limited by http.MaxBytesReader)
-// into a buffer that starts at 1 KiB, larger than a real notification, and
+// into a buffer that starts at 512 bytes (as io.ReadAll does) and
 // grows with what arrives, never with what Content-Length claims: a stalled
 // body pins only the bytes it sent.
 func readNotificationBody(body io.Reader) ([]byte, error) {
-	buf := make([]byte, 0, 1024)
+	buf := make([]byte, 0, 512)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
