@@ -26,7 +26,7 @@ type NotificationStore interface {
 	// return ran == false without calling fn. When fn returns an error or
 	// panics, nothing is recorded, the lock is released and the error (or
 	// panic) is passed on. key is opaque: the handler's deduplication key
-	// (see [NewNotificationHandler]).
+	// (the payment_no of a PAID notification; see SECURITY.md).
 	Process(ctx context.Context, key string, fn func(ctx context.Context) error) (ran bool, err error)
 }
 
