@@ -64,48 +64,6 @@ func ExampleClient_PlaceOrder() {
 	// true MD5 32
 }
 
-// The notification handler end to end: HipoPay (here the fake) posts the
-// signed notification to notify_url when the buyer has paid; the handler
-// verifies it, confirms it with HipoPay, runs the function once, and
-// answers "success".
-func ExampleClient_NotificationHandler_endToEnd() {
-	fake := hipopaytest.NewServer(hipopaytest.WithRetryIntervals(10 * time.Millisecond))
-	defer fake.Close()
-	client := fake.Client()
-
-	handler := client.NotificationHandler(func(ctx context.Context, n *hipopay.PaymentNotification) error {
-		// Mark the order n.OutTradeID paid and commit. Return an error
-		// only for a failure a later delivery can get past (the database
-		// is down); for an unknown order or an amount that does not match,
-		// record it, alert someone and return nil: retries cannot help.
-		fmt.Println("paid:", n.OutTradeID, n.Status, n.Amount, n.Currency)
-		return nil
-	})
-	shop := httptest.NewServer(handler) // your server: mux.Handle("/hipopay/notify", handler)
-	defer shop.Close()
-
-	ctx := context.Background()
-	p, err := client.PlaceOrder(ctx, &hipopay.PlaceOrderRequest{
-		OutTradeID: "ORD-1002", Amount: "8.88", Currency: hipopay.HKD, ProductInfo: "Matcha latte",
-		AppID: "wx3zzzzzzz4", OpenID: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", ClientIP: "203.0.113.9",
-		NotifyURL: shop.URL + "/hipopay/notify",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := fake.Pay(p.PaymentNo); err != nil { // the buyer pays
-		log.Fatal(err)
-	}
-	if err := fake.WaitDelivered(ctx, p.PaymentNo); err != nil {
-		log.Fatal(err)
-	}
-	d := fake.Deliveries(p.PaymentNo)
-	fmt.Println("deliveries:", len(d), "answer:", d[0].StatusCode, d[0].Body)
-	// Output:
-	// paid: ORD-1002 PAID 8.88 HKD
-	// deliveries: 1 answer: 200 success
-}
-
 // Refund part of a payment, retry with the same out_refund_id, and see a
 // refund HipoPay refuses: a FAIL result with its code, not an error.
 func ExampleClient_Refund() {

@@ -1,13 +1,21 @@
 package hipopay
 
 import (
+	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz targets of the parsers of outside data and of the canonical form.
@@ -120,4 +128,175 @@ func isIdentifier(s string) bool {
 		}
 	}
 	return true
+}
+func FuzzParseNotificationRequest(f *testing.F) {
+	fx := newNotifyFixture(f)
+	for _, c := range fx.vf.Cases {
+		f.Add(valuesOf(c.Params).Encode(), c.Timestamp, c.Signature)
+	}
+	f.Add("a=%zz&b", "", "")
+	f.Add("promotion_detail=%5B%7B&payment_no=1", "1", "AAAA")
+	f.Fuzz(func(t *testing.T, body, ts, sig string) {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Timestamp", ts)
+		r.Header.Set("Signature", sig)
+		n, err := ParseNotificationRequest(fx.pub, r, 4096)
+		if err == nil {
+			require.NotEmpty(t, n.PaymentNo)
+		} else if len(sig) >= 16 {
+			require.NotContains(t, err.Error(), sig)
+		}
+		_, _ = parsePromotions(body)
+	})
+}
+
+func FuzzParseNotificationBody(f *testing.F) {
+	for _, body := range formBodies {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		checkFormParser(t, body)
+	})
+}
+
+// FuzzScanPromotions checks the promotion_detail fast path against
+// encoding/json.
+func FuzzScanPromotions(f *testing.F) {
+	for _, in := range promotionInputs {
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		checkPromotionPaths(t, strings.TrimSpace(in))
+	})
+}
+
+// recutTarget is a signed notification FuzzNotificationRecut re-cuts.
+type recutTarget struct {
+	pairs   [][2]string
+	ts, sig string
+	pub     *rsa.PublicKey
+}
+
+// recutTargets are HipoPay's own two notifications and one signed with the
+// test key whose values hold '=' and ',' (which HipoPay's may), the last
+// one just before the timestamp.
+func recutTargets(t testing.TB) []recutTarget {
+	var out []recutTarget
+	for _, real := range loadRealNotifications(t) {
+		out = append(out, recutTarget{real.Pairs, real.Timestamp, real.Signature, real.pub(t)})
+	}
+	fx := newNotifyFixture(t)
+	fields, ts, _ := fx.vector(t, "paid_basic")
+	pairs := [][2]string{{"memo", "a=b=c"}, {"zz_note", "k=v,1"}}
+	for name := range fields {
+		pairs = append(pairs, [2]string{name, fields.Get(name)})
+	}
+	return append(out, recutTarget{pairs, ts, fx.sign(t, valuesOf(pairs), ts), fx.pub})
+}
+
+// bitReader reads the fuzzer's bytes as choices; past the end every
+// choice is 0.
+type bitReader struct {
+	b []byte
+	i int
+}
+
+func (r *bitReader) next() byte {
+	if r.i >= len(r.b) {
+		return 0
+	}
+	r.i++
+	return r.b[r.i-1]
+}
+
+// recut cuts the signed string s = "n1=v1&n2=v2&...,ts" into fields and a
+// timestamp as the choices in r say: which ',' ends the fields, which '&'
+// separate fields, which '=' separates each name from its value, and
+// whether a field is dropped or doubled. All-zero choices give the cut
+// HipoPay signed.
+func recut(s string, r *bitReader) (url.Values, string) {
+	commas := strings.Count(s, ",")
+	k := int(r.next()) % commas // 0: the last ','
+	end := len(s)
+	for range k + 1 {
+		end = strings.LastIndexByte(s[:end], ',')
+	}
+	body, ts := s[:end], s[end+1:]
+	var segments []string
+	start := 0
+	for i := 0; i < len(body); i++ {
+		if body[i] == '&' && r.next()%4 != 1 { // 1 in 4 merges
+			segments = append(segments, body[start:i])
+			start = i + 1
+		}
+	}
+	segments = append(segments, body[start:])
+	fields := url.Values{}
+	for _, seg := range segments {
+		eqs := strings.Count(seg, "=")
+		name, value := seg, ""
+		if eqs > 0 {
+			n := int(r.next()) % eqs // 0: the first '='
+			at := -1
+			for range n + 1 {
+				at += 1 + strings.IndexByte(seg[at+1:], '=')
+			}
+			name, value = seg[:at], seg[at+1:]
+		}
+		switch r.next() % 16 {
+		case 1: // dropped
+		case 2: // doubled
+			fields.Add(name, value)
+			fields.Add(name, value)
+		default:
+			fields.Add(name, value)
+		}
+	}
+	return fields, ts
+}
+
+// FuzzNotificationRecut re-cuts signed notifications at random (moving
+// "&name=value" pieces into neighbours' values or names, splitting at
+// another '=', moving the timestamp's ',') and checks that the handler's
+// function, and every parsing layer, only ever sees exactly the field set
+// and timestamp that were signed.
+func FuzzNotificationRecut(f *testing.F) {
+	targets := recutTargets(f)
+	f.Add(uint8(0), []byte{})
+	f.Add(uint8(1), []byte{0, 1, 0, 0, 1})
+	f.Add(uint8(2), []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1})
+	f.Add(uint8(2), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add(uint8(0), []byte{0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2})
+	f.Fuzz(func(t *testing.T, which uint8, choices []byte) {
+		tg := targets[int(which)%len(targets)]
+		signed := valuesOf(tg.pairs)
+		fields, ts := recut(NotificationStringToSign(signed, tg.ts), &bitReader{b: choices})
+		genuine := ts == tg.ts && reflect.DeepEqual(fields, signed)
+
+		var seen []*PaymentNotification
+		h := NewNotificationHandler(tg.pub, func(_ context.Context, n *PaymentNotification) error {
+			seen = append(seen, n)
+			return nil
+		}, WithHandlerLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		r := httptest.NewRequest(http.MethodPost, "/notify", strings.NewReader(fields.Encode()))
+		r.Header.Set("Timestamp", ts)
+		r.Header.Set("Signature", tg.sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		for _, n := range seen {
+			if !reflect.DeepEqual(n.Fields, signed) || n.Timestamp != tg.ts {
+				t.Fatalf("fn saw fields %v at %q; HipoPay signed %v at %q", n.Fields, n.Timestamp, signed, tg.ts)
+			}
+		}
+		if genuine != (w.Code == http.StatusOK) || genuine != (len(seen) == 1) {
+			t.Fatalf("genuine cut: %v; answer %d, fn ran %d times (fields %v, timestamp %q)", genuine, w.Code, len(seen), fields, ts)
+		}
+		if n, err := ParseNotificationForm(tg.pub, fields, ts, tg.sig); err == nil {
+			if !reflect.DeepEqual(n.Fields, signed) || n.Timestamp != tg.ts {
+				t.Fatalf("ParseNotificationForm returned fields %v at %q", n.Fields, n.Timestamp)
+			}
+		} else if genuine {
+			t.Fatalf("the genuine cut was refused: %v", err)
+		}
+	})
 }

@@ -468,6 +468,10 @@ func VerifyRequestSignature(pub *rsa.PublicKey, params url.Values, timestamp, si
 	return VerifySignature(pub, StringToSign(params, timestamp), signature)
 }
 
+// strictBase64 is standard base64 that refuses stray bits in the last
+// character: one text per signature.
+var strictBase64 = base64.StdEncoding.Strict()
+
 // VerifySignature checks a base64 RSA PKCS#1 v1.5 SHA-256 signature of an
 // already built to-be-signed string. Any failure matches
 // [ErrInvalidSignature].
@@ -489,7 +493,7 @@ func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 		}
 		return r
 	}, signature)
-	sig, err := base64.StdEncoding.DecodeString(signature)
+	sig, err := strictBase64.DecodeString(signature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64", ErrInvalidSignature)
 	}
