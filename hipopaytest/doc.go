@@ -15,9 +15,11 @@
 //
 //   - Every request's headers (MerchantNO, Version, Timestamp, Signature)
 //     and RSA signature are verified with the merchant's registered public
-//     key over exactly the parameters received. A missing header, an unknown
-//     merchant, a wrong Version (1.0 everywhere, 3.0 for download_bill) or a
-//     signature that does not verify answers ILLEGAL_SECURITY_PROFILE.
+//     key over exactly the parameters received (a POST body form-urlencoded
+//     or multipart/form-data, as HipoPay's PHP SDK sends it). A missing
+//     header, an unknown merchant, a wrong Version (1.0 everywhere, 3.0
+//     for download_bill) or a signature that does not verify answers
+//     ILLEGAL_SECURITY_PROFILE.
 //     Then a parameter the endpoint does not document answers
 //     INVALID_PARAMETER, so a client sending more than the reference
 //     lists is caught.
@@ -28,11 +30,14 @@
 //     queries, customs declarations whose state moves on query (see
 //     WithDeclarationStates), re-declarations, and the reconciliation file
 //     made from the server's own ledger.
-//   - Pay sends the signed payment notification to the order's notify_url
-//     and re-sends it on HipoPay's schedule (WithRetryIntervals) until the
-//     answer is HTTP 200 with the body "success". Deliveries are recorded
-//     (Deliveries, WaitDelivered). For an HTTPS notify_url with a test
-//     certificate, deliver with its client (WithNotifyClient).
+//   - Pay sends the signed payment notification to the order's notify_url,
+//     with the fields and formats of HipoPay's own notifications
+//     (exchange_rate to the settlement currency, WithSettleCurrency;
+//     pay_amount in CNY), and re-sends it on HipoPay's schedule
+//     (WithRetryIntervals) until the answer is HTTP 200 with the body
+//     "success". Deliveries are recorded (Deliveries, WaitDelivered). For
+//     an HTTPS notify_url with a test certificate, deliver with its client
+//     (WithNotifyClient).
 //
 // For resilience tests it injects faults: SetLatency, FailNext, DropNext
 // and LoseNextAnswer. For unit tests that mock HTTP instead (httpmock), the
