@@ -54,7 +54,10 @@ func (c *Client) WaitForPayment(ctx context.Context, q PaymentQuery, interval ti
 				return p, nil
 			}
 		case ctx.Err() != nil:
-			return last, waitEnded(ctx, err)
+			if lastErr == nil {
+				lastErr = err
+			}
+			return last, waitEnded(ctx, lastErr)
 		case !pollable(err):
 			return last, err
 		default:
