@@ -49,6 +49,23 @@ func (m PaymentMethod) Known() bool {
 	return ok
 }
 
+// RequiredFields returns the wire names of the fields m requires beyond
+// the common ones ("appid", "openid", "auth_code", "return_url"); nil for
+// an unknown method. merchant_no is not listed: it comes from the client.
+func (m PaymentMethod) RequiredFields() []string {
+	rules, ok := m.rules()
+	if !ok {
+		return nil
+	}
+	var out []string
+	for f := fieldAppID; f <= fieldIsRMB; f <<= 1 {
+		if rules.requires&f != 0 {
+			out = append(out, f.wire())
+		}
+	}
+	return out
+}
+
 // orderField is a place-order field that only some methods take.
 type orderField uint8
 

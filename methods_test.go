@@ -310,3 +310,41 @@ func TestPaymentMarshalKeepsUntypedMembers(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(out), "order_string")
 }
+
+func TestPaymentMethodRequiredFields(t *testing.T) {
+	for m, want := range map[PaymentMethod][]string{
+		"":                      {"appid", "openid"},
+		WeChatMiniProgram:       {"appid", "openid"},
+		WeChatMiniProgramHK:     {"appid", "openid"},
+		WeChatOfficialAccount:   {"openid"},
+		WeChatOfficialAccountHK: {"openid"},
+		WeChatApp:               {"appid"},
+		WeChatAppHK:             {"appid"},
+		WeChatWebQR:             nil,
+		WeChatDeviceQR:          nil,
+		WeChatBarcode:           {"auth_code"},
+		AlipayApp:               nil,
+		AlipayWap:               {"return_url"},
+		AlipayWeb:               nil,
+		AlipayQR:                nil,
+		AlipayBarcode:           {"auth_code"},
+		"alipay/unknown":        nil,
+	} {
+		assert.Equal(t, want, m.RequiredFields(), m)
+	}
+}
+
+// A payment's URLs keep '&' when marshalled for a terminal; json.Marshal
+// escapes it as usual.
+func TestPaymentMarshalHTMLEscaping(t *testing.T) {
+	p := Payment{PaymentNo: "P1", PayURL: "https://pay.example/p?a=1&b=<2>"}
+	b, err := p.MarshalJSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"pay_url":"https://pay.example/p?a=1&b=<2>"`)
+	b, err = json.Marshal(p)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `\u0026`)
+	var back Payment
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, p.PayURL, back.PayURL)
+}

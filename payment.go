@@ -164,11 +164,19 @@ func (p *Payment) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the payment as HipoPay does (times in UTC+8 as
 // "2006-01-02 15:04:05"), then the members of Raw that no field above
-// holds (a method's answer the SDK has no field for), in name order.
+// holds (a method's answer the SDK has no field for), in name order. It
+// leaves '&', '<' and '>' as they are (a URL stays readable); the calling
+// encoder escapes them if it is set to.
 func (p Payment) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(p.json())
-	if err != nil || len(p.Raw) == 0 {
-		return b, err
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p.json()); err != nil {
+		return nil, err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(p.Raw) == 0 {
+		return b, nil
 	}
 	return appendUntyped(b, p.Raw, reflect.TypeOf(p))
 }
