@@ -127,7 +127,7 @@ func TestWaitForPaymentValidation(t *testing.T) {
 	p, err := c.WaitForPayment(context.Background(), PaymentQuery{}, time.Second)
 	assert.Nil(t, p)
 	assertInvalid(t, w, err, "payment_no")
-	//nolint:staticcheck // a nil context is refused, not a panic
+	//lint:ignore SA1012 testing the nil-context guard
 	_, err = c.WaitForPayment(nil, PaymentQuery{PaymentNo: "P1"}, time.Second)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrInvalidRequest))
