@@ -144,7 +144,7 @@ func (m *chaosMerchant) saw(o *ledgerOrder, p *hipopay.Payment) {
 	defer m.mu.Unlock()
 	o.seenNos[p.PaymentNo] = true
 	if o.paymentNo == "" {
-		o.paymentNo, o.status = p.PaymentNo, hipopay.PaymentStatusInit
+		o.paymentNo, o.status = p.PaymentNo, p.Status // INIT; USERPAYING for a barcode
 	}
 }
 
@@ -176,7 +176,7 @@ func (m *chaosMerchant) lookup(ctx context.Context, outTradeID string) (*hipopay
 func (m *chaosMerchant) place(ctx context.Context, o *ledgerOrder) error {
 	p := o.plan
 	req := &hipopay.PlaceOrderRequest{
-		OutTradeID: p.outTradeID, Amount: o.amount, Currency: p.currency,
+		Method: p.method.method, OutTradeID: p.outTradeID, Amount: o.amount, Currency: p.currency,
 		ProductInfo: fmt.Sprintf("chaos day, order %d", p.i), ClientIP: "203.0.113.9", NotifyURL: m.notifyURL,
 	}
 	p.method.fill(req, p.i)
@@ -185,7 +185,7 @@ func (m *chaosMerchant) place(ctx context.Context, o *ledgerOrder) error {
 		call := func(ctx context.Context) (err error) { got, err = m.client.PlaceOrder(ctx, req); return err }
 		var err error
 		if attempt == 1 {
-			err = m.faulted(ctx, p.placeFault, "POST "+p.method.path, call)
+			err = m.faulted(ctx, p.placeFault, "POST "+string(p.method.method), call)
 		} else {
 			err = call(ctx)
 		}

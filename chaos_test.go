@@ -39,23 +39,50 @@ const (
 	chaosWorkers = 8
 )
 
-// chaosMethod is a payment method the simulator places orders with: the
-// path its orders are posted to (where place-order faults are injected)
-// and how it fills the fields that method requires.
+// chaosMethod is a payment method the simulator places orders with,
+// whether it takes HKD only (WeChat Pay's HK wallet), and how an order
+// fills the fields that method requires.
 type chaosMethod struct {
-	name string
-	path string
-	fill func(r *hipopay.PlaceOrderRequest, i int)
+	method  hipopay.PaymentMethod
+	hkdOnly bool
+	fill    func(r *hipopay.PlaceOrderRequest, i int)
 }
 
 // chaosMethods are the payment methods the orders are spread across, in
-// turn: one line per method.
+// turn: one line per method (TestChaosMethodsCoverEveryMethod holds it to
+// hipopay.PaymentMethods).
 func chaosMethods() []chaosMethod {
-	return []chaosMethod{
-		{"mini-program", "wechatpay/mini_program/payment", func(r *hipopay.PlaceOrderRequest, i int) {
-			r.AppID, r.OpenID = "wx3zzzzzzz4", fmt.Sprintf("o-buyer-%04d", i)
-		}},
+	miniProgram := func(r *hipopay.PlaceOrderRequest, i int) {
+		r.AppID, r.OpenID = "wx3zzzzzzz4", fmt.Sprintf("o-buyer-%04d", i)
 	}
+	openID := func(r *hipopay.PlaceOrderRequest, i int) { r.OpenID = fmt.Sprintf("o-buyer-%04d", i) }
+	app := func(r *hipopay.PlaceOrderRequest, _ int) { r.AppID = "wx8888888888888888" }
+	barcode := func(r *hipopay.PlaceOrderRequest, i int) { r.AuthCode = fmt.Sprintf("1346%014d", i) }
+	hkWallet := func(r *hipopay.PlaceOrderRequest, i int) { r.HKWallet = i%3 == 0 }
+	return []chaosMethod{
+		{hipopay.WeChatMiniProgram, false, miniProgram},
+		{hipopay.WeChatMiniProgramHK, true, miniProgram},
+		{hipopay.WeChatOfficialAccount, false, openID},
+		{hipopay.WeChatOfficialAccountHK, true, openID},
+		{hipopay.WeChatApp, false, app},
+		{hipopay.WeChatAppHK, true, app},
+		{hipopay.WeChatWebQR, false, func(*hipopay.PlaceOrderRequest, int) {}},
+		{hipopay.WeChatDeviceQR, false, func(*hipopay.PlaceOrderRequest, int) {}},
+		{hipopay.WeChatBarcode, false, barcode},
+		{hipopay.AlipayApp, false, func(*hipopay.PlaceOrderRequest, int) {}},
+		{hipopay.AlipayWap, false, func(r *hipopay.PlaceOrderRequest, i int) { r.ReturnURL = "https://shop.example/paid"; hkWallet(r, i) }},
+		{hipopay.AlipayWeb, false, hkWallet},
+		{hipopay.AlipayQR, false, hkWallet},
+		{hipopay.AlipayBarcode, false, func(r *hipopay.PlaceOrderRequest, i int) { barcode(r, i); hkWallet(r, i) }},
+	}
+}
+
+func TestChaosMethodsCoverEveryMethod(t *testing.T) {
+	var got []hipopay.PaymentMethod
+	for _, m := range chaosMethods() {
+		got = append(got, m.method)
+	}
+	require.Equal(t, hipopay.PaymentMethods(), got, "the chaos day places orders with every payment method")
 }
 
 // chaosFault is a fault the fake injects into one call.
@@ -109,6 +136,9 @@ func chaosPlans(rng *rand.Rand, n int) []chaosPlan {
 	for i := range plans {
 		p := chaosPlan{i: i, outTradeID: fmt.Sprintf("DAY-%04d", i), method: methods[i%len(methods)]}
 		p.currency = currencies[rng.IntN(len(currencies))]
+		if p.method.hkdOnly {
+			p.currency = hipopay.HKD
+		}
 		p.minor = 200 + rng.Int64N(50000) // at least 2.00 (200 JPY): room for a partial refund
 		switch r := rng.IntN(100); {
 		case r < 86:
@@ -219,7 +249,7 @@ func TestChaosDayReconciled(t *testing.T) {
 		p, err := m.lookup(ctx, o.plan.outTradeID)
 		require.NoError(t, err, o.plan.outTradeID)
 		switch p.Status {
-		case hipopay.PaymentStatusInit, hipopay.PaymentStatusFail:
+		case hipopay.PaymentStatusInit, hipopay.PaymentStatusUserPaying, hipopay.PaymentStatusFail:
 			o.status = p.Status
 		default:
 			t.Errorf("order %s is %s at HipoPay, %q in the ledger", o.plan.outTradeID, p.Status, o.status)
@@ -283,7 +313,7 @@ func reconcileChaos(t *testing.T, m *chaosMerchant, records []*hipopay.BillRecor
 	ledger := map[hipopay.Currency]int64{} // paid less refunded, minor units
 	for _, o := range m.orders {
 		switch o.status {
-		case hipopay.PaymentStatusInit:
+		case hipopay.PaymentStatusInit, hipopay.PaymentStatusUserPaying:
 			f.unpaid++
 		case hipopay.PaymentStatusFail:
 			f.failed++

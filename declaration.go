@@ -210,7 +210,7 @@ type Declaration struct {
 	OutOrderNo       string           `json:"out_order_no"`
 	PaymentNo        string           `json:"payment_no"`
 	Customs          CustomsCode      `json:"customs"`
-	WechatpayNo      string           `json:"wechatpay_no"` // WeChat Pay's payment number
+	WechatpayNo      string           `json:"wechatpay_no,omitempty"` // WeChat Pay's payment number
 	State            DeclarationState `json:"state"`
 	ModifyTime       time.Time        `json:"modify_time"` // UTC+8
 	VerDept          VerifyDepartment `json:"ver_dept,omitempty"`

@@ -1,6 +1,7 @@
 // Package hipopay is a Go client for HipoPay, the cross-border gateway
-// through which overseas merchants take WeChat Pay from Chinese customers
-// inside WeChat mini-programs.
+// through which overseas merchants take WeChat Pay and Alipay from Chinese
+// customers: in WeChat mini-programs, official accounts and apps, on web
+// pages (QR codes, Alipay's web and WAP pages) and at the till (barcodes).
 //
 // It places orders, checks payments, refunds, declares to customs, reads
 // the reconciliation file, and verifies HipoPay's signed payment
@@ -33,6 +34,16 @@
 //		func(ctx context.Context, n *hipopay.PaymentNotification) error {
 //			return orders.MarkPaid(ctx, n.OutTradeID, n.PaymentNo) // runs once per payment
 //		}))
+//
+// # Payment methods
+//
+// PlaceOrderRequest.Method picks the endpoint ([PaymentMethods] lists the
+// fourteen; the zero value is [WeChatMiniProgram]); each method takes its
+// own fields, checked before sending. What an answer gives the front end
+// is typed where a source attests it ([Payment] PrepayParams, JSParams,
+// QRCodeURL, PayURL) and is always in Payment.Raw. [Client.WaitForPayment]
+// polls a barcode payment until the buyer confirms; [Client.Call] sends
+// an endpoint the SDK does not type yet.
 //
 // # Errors
 //

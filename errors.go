@@ -101,7 +101,8 @@ func (e *ValidationError) Error() string {
 // ("appid" is AppID), "" if none: the struct tags are the one map.
 func goFieldName(wire string) string {
 	for _, req := range []any{PlaceOrderRequest{}, PaymentQuery{}, RefundRequest{}, RefundQuery{}, DeclarationRequest{},
-		RedeclarationRequest{}, DeclarationQuery{}, forexQuery{}, billParams{}} {
+		RedeclarationRequest{}, DeclarationQuery{}, forexQuery{}, billParams{}, AlipayDeclarationRequest{},
+		AlipayRedeclarationRequest{}, AlipayDeclarationQuery{}} {
 		t := reflect.TypeOf(req)
 		for i := 0; i < t.NumField(); i++ {
 			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("url"), ","); name == wire {

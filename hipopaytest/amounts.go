@@ -37,7 +37,6 @@ const (
 )
 
 const (
-	tradeType      = "MINIPROGRAM"
 	paymentChannel = "WECHATPAYCN"
 	timeLayout     = "2006-01-02 15:04:05"
 	compactLayout  = "20060102150405"

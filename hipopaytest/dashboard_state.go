@@ -89,9 +89,8 @@ type dashBillDay struct {
 	Lines      int    `json:"lines"`
 }
 
-// orderMethod is the place-order endpoint an order came through: the fake
-// serves the mini-program one.
-func orderMethod(*order) string { return "wechatpay/mini_program/payment" }
+// orderMethod is the place-order endpoint an order came through.
+func orderMethod(o *order) string { return string(o.method.method) }
 
 // dashboardState snapshots everything the dashboard shows.
 func (s *Server) dashboardState() dashState {

@@ -633,3 +633,15 @@ func TestDashboardEndpointsNothingPanics(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardStateShowsEachOrdersMethod(t *testing.T) {
+	s := hipopaytest.NewServer()
+	defer s.Close()
+	client := s.Client()
+	_, err := client.PlaceOrder(context.Background(), &hipopay.PlaceOrderRequest{Method: hipopay.AlipayQR,
+		OutTradeID: "ORD-QR", Amount: "1.00", Currency: hipopay.HKD, ProductInfo: "tea", ClientIP: "203.0.113.9"})
+	require.NoError(t, err)
+	st := getState(t, s)
+	require.Len(t, st.Orders, 1)
+	assert.Equal(t, string(hipopay.AlipayQR), st.Orders[0].Method)
+}

@@ -24,12 +24,15 @@
 //     INVALID_PARAMETER, so a client sending more than the reference
 //     lists is caught.
 //   - Every endpoint is served with its documented fields and errors:
-//     orders (INIT until Pay, then PAID; EXPIRED after WithOrderExpiry),
-//     payment queries, reference forex rates for the 11 documented
-//     currencies, refunds with the reference's result codes, refund
-//     queries, customs declarations whose state moves on query (see
-//     WithDeclarationStates), re-declarations, and the reconciliation file
-//     made from the server's own ledger.
+//     orders of every payment method, each on its own path with its exact
+//     parameter set (INIT until Pay, USERPAYING for a barcode, then PAID;
+//     EXPIRED after WithOrderExpiry; the method's answer field and trade
+//     type are the fake's assumption, see methods.go), payment queries,
+//     reference forex rates for the 11 documented currencies (WeChat's and
+//     Alipay's), refunds with the reference's result codes, refund
+//     queries, WeChat and Alipay customs declarations whose state moves on
+//     query (see WithDeclarationStates), re-declarations, and the
+//     reconciliation file made from the server's own ledger.
 //   - Pay sends the signed payment notification to the order's notify_url,
 //     with the fields and formats of HipoPay's own notifications
 //     (exchange_rate to the settlement currency, WithSettleCurrency;

@@ -100,9 +100,10 @@ func TestShape(t *testing.T) {
 }
 
 // The fake's notification has the fields of HipoPay's own notifications,
-// in their formats, and means what they mean: an HKD order settled in HKD
-// has exchange_rate 1.0000000000, and 1.50 HKD is paid as 1.32 CNY, as in
-// HipoPay's production notification.
+// in their formats, and means what they mean: a WeChat web QR order (trade
+// type NATIVE, as both of HipoPay's are) of 1.50 HKD settled in HKD has
+// exchange_rate 1.0000000000 and is paid as 1.32 CNY, as in HipoPay's
+// production notification.
 func TestNotificationLikeHipoPays(t *testing.T) {
 	reals := loadRealNotifications(t)
 	prod := reals["production"].values()
@@ -112,7 +113,10 @@ func TestNotificationLikeHipoPays(t *testing.T) {
 	c := s.Client(hipopay.WithClock(clock.Now))
 	ctx := ctxT(t)
 	rec, notifyURL := newNotifyRecorder(t)
-	p, err := c.PlaceOrder(ctx, order("132964985901940736", prod.Get("amount"), hipopay.Currency(prod.Get("currency")), notifyURL))
+	p, err := c.PlaceOrder(ctx, &hipopay.PlaceOrderRequest{
+		Method: hipopay.WeChatWebQR, OutTradeID: prod.Get("out_trade_id"), Amount: prod.Get("amount"),
+		Currency: hipopay.Currency(prod.Get("currency")), ProductInfo: "Matcha latte", ClientIP: "203.0.113.9", NotifyURL: notifyURL,
+	})
 	require.NoError(t, err)
 	clock.Add(30 * time.Second)
 	require.NoError(t, s.Pay(p.PaymentNo))
@@ -134,7 +138,8 @@ func TestNotificationLikeHipoPays(t *testing.T) {
 		}
 	}
 	// The same order as HipoPay's production notification, the same meaning.
-	for _, field := range []string{"status", "currency", "amount", "settle_currency", "pay_currency", "exchange_rate", "pay_amount", "trade_time", "finish_time"} {
+	for _, field := range []string{"status", "trade_type", "currency", "amount", "settle_currency", "pay_currency", "exchange_rate",
+		"pay_amount", "trade_time", "finish_time", "out_trade_id"} {
 		assert.Equal(t, prod.Get(field), fake.Get(field), field)
 	}
 	assert.Equal(t, "1.0000000000", fake.Get("exchange_rate"))

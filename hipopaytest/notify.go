@@ -136,9 +136,10 @@ func payAmount(amount string, c hipopay.Currency) string {
 // payment_no, currency, settle_currency (DefaultSettleCurrency), amount,
 // trade_time, finish_time, pay_currency (CNY), pay_amount (the CNY the
 // buyer paid: amount at ExchangeRate, rounded to cents) and out_trade_id.
-// Empty parts of p are filled in: trade type MINIPROGRAM, the
-// SettlementRate of p's currency, the current time for trade and finish
-// times. A server with WithSettleCurrency settles in its own currency.
+// Empty parts of p are filled in: the mini-program's trade type
+// (MINIPROGRA, as the reference spells it), the SettlementRate of p's
+// currency, the current time for trade and finish times. A server with
+// WithSettleCurrency settles in its own currency.
 func PaidNotificationFields(p *hipopay.Payment) url.Values {
 	return paidNotificationFields(p, DefaultSettleCurrency)
 }
@@ -151,7 +152,8 @@ func paidNotificationFields(p *hipopay.Payment, settle hipopay.Currency) url.Val
 	}
 	tt := p.TradeType
 	if tt == "" {
-		tt = tradeType
+		fm, _ := lookupMethod(string(hipopay.WeChatMiniProgram))
+		tt = fm.tradeType
 	}
 	rate := p.ExchangeRate
 	if rate == "" {

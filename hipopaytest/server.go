@@ -483,14 +483,9 @@ type route struct {
 	serve   func(s *Server, m *merchant, p url.Values) answer
 }
 
-// The parameters each endpoint documents in HipoPay's reference. Place
-// order takes response_version too: the reference's notification section
-// names response_version=3.0 as what adds pay_rate, pay_rate_reversed,
-// bank_type and promotion_detail to the notification, and the fake honours
-// it per order (see WithResponseVersion3).
+// The parameters each endpoint documents in HipoPay's reference (the
+// place-order endpoints: methods.go; Alipay's: alipay.go).
 var (
-	placeOrderParams = []string{"merchant_no", "out_trade_id", "amount", "currency", "product_info", "appid", "openid",
-		"client_ip", "notify_url", "is_rmb", "response_version"}
 	getPaymentParams   = []string{"payment_no", "out_trade_id"}
 	forexRateParams    = []string{"currency"}
 	refundParams       = []string{"payment_no", "out_refund_id", "refund_amount"}
@@ -505,11 +500,13 @@ var (
 // lookupRoute returns the endpoint of method and path; known reports
 // whether path is an endpoint at all (for 405 rather than 404).
 func lookupRoute(method, path string) (rt route, ok, known bool) {
+	if fm, isOrder := lookupMethod(path); isOrder {
+		return fm.route(), method == http.MethodPost, true
+	}
+	if rt, ok, known := lookupAlipayRoute(method, path); known {
+		return rt, ok, known
+	}
 	switch path {
-	case "wechatpay/mini_program/payment":
-		if method == http.MethodPost {
-			return route{"1.0", placeOrderParams, (*Server).placeOrder}, true, true
-		}
 	case "payment":
 		if method == http.MethodGet {
 			return route{"1.0", getPaymentParams, (*Server).getPayment}, true, true

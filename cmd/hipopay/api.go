@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	hipopay "github.com/hipopay-go/hipopay"
@@ -146,29 +147,94 @@ func printJSON(w io.Writer, v any) error {
 
 func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.PlaceOrderRequest
-	var currency string
+	var currency, method string
 	return runAPICommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+		fs.StringVar(&method, "method", "WeChatMiniProgram", "payment method: a Go constant's name (AlipayQR) or its path (alipay/qrcode/payment); see README \"Payment methods\"")
 		fs.StringVar(&req.OutTradeID, "out-trade-id", "", "your order number (required)")
 		fs.StringVar(&req.Amount, "amount", "", "amount, e.g. 8.88; no decimals in JPY and KRW (required)")
-		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required)")
+		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required; HKD on WeChat's HK wallet)")
 		fs.StringVar(&req.ProductInfo, "product-info", "", "product description (required)")
-		fs.StringVar(&req.AppID, "appid", "", "the mini-program's WeChat appid (required)")
-		fs.StringVar(&req.OpenID, "openid", "", "the buyer's openid (required)")
+		fs.StringVar(&req.AppID, "appid", "", "WeChat appid: the mini-program's or the app's (mini-programs, apps)")
+		fs.StringVar(&req.OpenID, "openid", "", "the buyer's openid (mini-programs, official accounts)")
+		fs.StringVar(&req.AuthCode, "auth-code", "", "the buyer's payment code, scanned (barcodes)")
+		fs.StringVar(&req.ReturnURL, "return-url", "", "where the buyer returns after paying (AlipayWap)")
+		fs.BoolVar(&req.HKWallet, "hk-wallet", false, "pay with the AlipayHK wallet (AlipayWap, AlipayWeb, AlipayQR, AlipayBarcode)")
+		fs.StringVar(&req.ResponseVersion, "response-version", "", "e.g. 3.0: the notification gains pay_rate, bank_type, promotion_detail")
 		fs.StringVar(&req.ClientIP, "client-ip", "", "the buyer's IP address (required)")
 		fs.StringVar(&req.NotifyURL, "notify-url", "", "where HipoPay posts the payment notification")
 		fs.BoolVar(&req.IsRMB, "rmb", false, "price the order in CNY (is_rmb=TRUE)")
 		return func(p *usageProblems) {
 			req.Currency = hipopay.Currency(currency)
-			p.requireFlags("out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency,
-				"product-info", req.ProductInfo, "appid", req.AppID, "openid", req.OpenID, "client-ip", req.ClientIP)
+			m, ok := parseMethod(method)
+			if !ok {
+				p.invalidf("-method %q is not a payment method (%s)", method, strings.Join(methodNames(), ", "))
+			}
+			req.Method = m
+			p.requireFlags("out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency, "product-info", req.ProductInfo)
+			for _, wire := range m.RequiredFields() {
+				p.require(strings.ReplaceAll(wire, "_", "-"), requestField(&req, wire))
+			}
+			p.require("client-ip", req.ClientIP)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		p, err := c.PlaceOrder(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return paymentOutput(p), nil
+		return paymentOutput(p)
 	})
+}
+
+// paymentMethods names every payment method by its Go constant.
+func paymentMethods() map[string]hipopay.PaymentMethod {
+	return map[string]hipopay.PaymentMethod{
+		"WeChatMiniProgram": hipopay.WeChatMiniProgram, "WeChatMiniProgramHK": hipopay.WeChatMiniProgramHK,
+		"WeChatOfficialAccount": hipopay.WeChatOfficialAccount, "WeChatOfficialAccountHK": hipopay.WeChatOfficialAccountHK,
+		"WeChatApp": hipopay.WeChatApp, "WeChatAppHK": hipopay.WeChatAppHK, "WeChatWebQR": hipopay.WeChatWebQR,
+		"WeChatDeviceQR": hipopay.WeChatDeviceQR, "WeChatBarcode": hipopay.WeChatBarcode, "AlipayApp": hipopay.AlipayApp,
+		"AlipayWap": hipopay.AlipayWap, "AlipayWeb": hipopay.AlipayWeb, "AlipayQR": hipopay.AlipayQR,
+		"AlipayBarcode": hipopay.AlipayBarcode,
+	}
+}
+
+// parseMethod reads -method: a constant's name (any case) or a path.
+func parseMethod(s string) (hipopay.PaymentMethod, bool) {
+	for name, m := range paymentMethods() {
+		if strings.EqualFold(s, name) {
+			return m, true
+		}
+	}
+	m := hipopay.PaymentMethod(strings.Trim(s, "/"))
+	return m, m.Known() && m != ""
+}
+
+// methodNames lists the constants' names, in hipopay.PaymentMethods order.
+func methodNames() []string {
+	byMethod := map[hipopay.PaymentMethod]string{}
+	for name, m := range paymentMethods() {
+		byMethod[m] = name
+	}
+	var out []string
+	for _, m := range hipopay.PaymentMethods() {
+		out = append(out, byMethod[m])
+	}
+	return out
+}
+
+// requestField is the value of a method-specific field of req by its
+// wire name.
+func requestField(req *hipopay.PlaceOrderRequest, wire string) string {
+	switch wire {
+	case "appid":
+		return req.AppID
+	case "openid":
+		return req.OpenID
+	case "auth_code":
+		return req.AuthCode
+	case "return_url":
+		return req.ReturnURL
+	}
+	return ""
 }
 
 func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -184,7 +250,7 @@ func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return nil, err
 		}
-		return paymentOutput(p), nil
+		return paymentOutput(p)
 	})
 }
 
@@ -198,7 +264,7 @@ func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"currency": string(r.Currency), "forex_rate": r.Rate}, nil
+		return r, nil
 	})
 }
 
@@ -216,12 +282,13 @@ func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return nil, err
 		}
-		if r.Status == hipopay.RefundStatusFail {
+		out, err := refundOutput(r)
+		if err == nil && r.Status == hipopay.RefundStatusFail {
 			// Printed, and exit status 3: HipoPay refused it.
-			return refundOutput(r), &exitError{code: exitRefused, msg: fmt.Sprintf(
+			err = &exitError{code: exitRefused, msg: fmt.Sprintf(
 				"HipoPay refused the refund: result code %s (%s)%s", r.ResultCode, r.ResultCode.Message(), retryHint(r.ResultCode))}
 		}
-		return refundOutput(r), nil
+		return out, err
 	})
 }
 
@@ -238,7 +305,7 @@ func runRefundStatus(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return nil, err
 		}
-		return refundOutput(r), nil
+		return refundOutput(r)
 	})
 }
 
@@ -269,7 +336,7 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return nil, err
 		}
-		return declarationOutput(d), nil
+		return declarationOutput(d)
 	})
 }
 
@@ -292,7 +359,7 @@ func runRedeclare(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return nil, err
 		}
-		return declarationOutput(d), nil
+		return declarationOutput(d)
 	})
 }
 
@@ -314,107 +381,8 @@ func runDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return nil, err
 		}
-		return declarationOutput(d), nil
+		return declarationOutput(d)
 	})
-}
-
-// Output with HipoPay's field names; times as HipoPay writes them (UTC+8),
-// omitted when unset.
-
-type prepayJSON struct {
-	NonceStr  string `json:"nonceStr"`
-	OrderNo   string `json:"order_no"`
-	PaySign   string `json:"paySign"`
-	PrepayID  string `json:"prepay_id"`
-	TimeStamp string `json:"timeStamp"`
-	// RequestPayment is the object for wx.requestPayment (WeChat's classic
-	// JSAPI convention).
-	RequestPayment hipopay.WxRequestPayment `json:"wx_request_payment"`
-}
-
-type paymentJSON struct {
-	Amount       string      `json:"amount"`
-	Currency     string      `json:"currency"`
-	ExchangeRate string      `json:"exchange_rate,omitempty"`
-	OutTradeID   string      `json:"out_trade_id"`
-	PaymentNo    string      `json:"payment_no"`
-	Status       string      `json:"status"`
-	ProductInfo  string      `json:"product_info"`
-	TradeTime    string      `json:"trade_time,omitempty"`
-	FinishTime   string      `json:"finish_time,omitempty"`
-	TradeType    string      `json:"trade_type"`
-	PrepayParams *prepayJSON `json:"prepay_params,omitempty"`
-}
-
-// paymentOutput is a payment as the CLI prints it.
-func paymentOutput(p *hipopay.Payment) paymentJSON {
-	out := paymentJSON{
-		Amount: p.Amount, Currency: string(p.Currency), ExchangeRate: p.ExchangeRate, OutTradeID: p.OutTradeID,
-		PaymentNo: p.PaymentNo, Status: string(p.Status), ProductInfo: p.ProductInfo,
-		TradeTime: formatHipoPayTime(p.TradeTime), FinishTime: formatHipoPayTime(p.FinishTime), TradeType: p.TradeType,
-	}
-	if pp := p.PrepayParams; pp != nil {
-		out.PrepayParams = &prepayJSON{
-			NonceStr: pp.NonceStr, OrderNo: pp.OrderNo, PaySign: pp.PaySign, PrepayID: pp.PrepayID, TimeStamp: pp.TimeStamp,
-			RequestPayment: pp.RequestPayment(),
-		}
-	}
-	return out
-}
-
-type refundJSON struct {
-	RefundNo      string `json:"refund_no"`
-	OutRefundID   string `json:"out_refund_id"`
-	Status        string `json:"status"`
-	RefundAmount  string `json:"refund_amount"`
-	PaymentNo     string `json:"payment_no"`
-	FinishTime    string `json:"finish_time,omitempty"`
-	ResultCode    string `json:"result_code,omitempty"`
-	ResultMessage string `json:"result_message,omitempty"` // the result-code table's message
-	FailMessage   string `json:"fail_message,omitempty"`
-	ReturnMessage string `json:"return_message,omitempty"`
-}
-
-// refundOutput is a refund as the CLI prints it.
-func refundOutput(r *hipopay.Refund) refundJSON {
-	return refundJSON{
-		RefundNo: r.RefundNo, OutRefundID: r.OutRefundID, Status: string(r.Status), RefundAmount: r.RefundAmount,
-		PaymentNo: r.PaymentNo, FinishTime: formatHipoPayTime(r.FinishTime), ResultCode: string(r.ResultCode),
-		ResultMessage: r.ResultCode.Message(), FailMessage: r.FailMessage, ReturnMessage: r.ReturnMessage,
-	}
-}
-
-type declarationJSON struct {
-	OutOrderNo       string          `json:"out_order_no"`
-	PaymentNo        string          `json:"payment_no"`
-	Customs          string          `json:"customs"`
-	WechatpayNo      string          `json:"wechatpay_no,omitempty"`
-	State            string          `json:"state"`
-	ModifyTime       string          `json:"modify_time,omitempty"`
-	VerDept          string          `json:"ver_dept,omitempty"`
-	PayTransactionID string          `json:"pay_transaction_id,omitempty"`
-	SubOrderNo       string          `json:"sub_order_no,omitempty"`
-	SubOrderAmount   string          `json:"sub_order_amount,omitempty"`
-	TransportAmount  string          `json:"transport_amount,omitempty"`
-	ProductAmount    string          `json:"product_amount,omitempty"`
-	CertCheckResult  string          `json:"cert_check_result,omitempty"`
-	Explanation      string          `json:"explanation,omitempty"`
-	RawResponse      json.RawMessage `json:"raw_response,omitempty"` // the customs' document, decoded from its string
-}
-
-// declarationOutput is a declaration as the CLI prints it.
-func declarationOutput(d *hipopay.Declaration) declarationJSON {
-	out := declarationJSON{
-		OutOrderNo: d.OutOrderNo, PaymentNo: d.PaymentNo, Customs: string(d.Customs), WechatpayNo: d.WechatpayNo,
-		State: string(d.State), ModifyTime: formatHipoPayTime(d.ModifyTime), VerDept: string(d.VerDept),
-		PayTransactionID: d.PayTransactionID, SubOrderNo: d.SubOrderNo, SubOrderAmount: d.SubOrderAmount,
-		TransportAmount: d.TransportAmount, ProductAmount: d.ProductAmount, CertCheckResult: string(d.CertCheckResult),
-		Explanation: d.Explanation,
-	}
-	if d.RawResponse != nil && json.Valid(d.RawResponse.JSON) {
-		out.RawResponse = d.RawResponse.JSON
-	}
-	return out
 }
 
 // formatHipoPayTime writes t as HipoPay does (UTC+8); "" for the zero time.

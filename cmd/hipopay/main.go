@@ -51,7 +51,7 @@ func commands() map[string]command {
 		"verify-notification": {"check the signature of a captured payment notification", runVerifyNotification},
 		"mock":                {"run the fake HipoPay on an address until interrupted", runMock},
 		"pay":                 {"pay an order on a mock (POST _mock/pay): PAID, then the notification", runPay},
-		"place-order":         {"place a mini-program order (POST wechatpay/mini_program/payment)", runPlaceOrder},
+		"place-order":         {"place an order of any payment method (-method; POST wechatpay/mini_program/payment by default)", runPlaceOrder},
 		"payment":             {"query a payment (GET payment)", runPayment},
 		"forex-rate":          {"query the reference exchange rate (GET wechatpay/forex_rate)", runForexRate},
 		"refund":              {"refund a payment, in full or in part (POST payment_refund)", runRefund},
