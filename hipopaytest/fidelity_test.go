@@ -17,7 +17,7 @@ import (
 )
 
 // realNotification is one of the two notifications HipoPay's own servers
-// signed (testdata/real_notifications.json, from its official SDKs).
+// signed (the project's testdata/real_notifications.json, from its official SDKs).
 type realNotification struct {
 	Name      string      `json:"name"`
 	Key       string      `json:"key"` // "sandbox" or "production"
@@ -36,7 +36,7 @@ func (n realNotification) values() url.Values {
 
 func loadRealNotifications(t *testing.T) map[string]realNotification {
 	t.Helper()
-	b, err := os.ReadFile("testdata/real_notifications.json")
+	b, err := os.ReadFile("../testdata/real_notifications.json")
 	require.NoError(t, err)
 	var doc struct {
 		Cases []realNotification `json:"cases"`
