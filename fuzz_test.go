@@ -136,6 +136,7 @@ func FuzzParseNotificationRequest(f *testing.F) {
 	}
 	f.Add("a=%zz&b", "", "")
 	f.Add("promotion_detail=%5B%7B&payment_no=1", "1", "AAAA")
+	f.Add("payment_no=1&promotion_detail="+url.QueryEscape(`[{"name":"x","amount":1.5,"scope":null}]`), "1", "AAAA")
 	f.Fuzz(func(t *testing.T, body, ts, sig string) {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		r.Header.Set("Timestamp", ts)
@@ -146,7 +147,10 @@ func FuzzParseNotificationRequest(f *testing.F) {
 		} else if len(sig) >= 16 {
 			require.NotContains(t, err.Error(), sig)
 		}
-		_, _ = parsePromotions(body)
+		// The typing that follows verification, on whatever the body holds.
+		if fields, err := parseNotificationBody(body); err == nil {
+			checkNotificationTyping(t, fields)
+		}
 	})
 }
 
@@ -159,15 +163,125 @@ func FuzzParseNotificationBody(f *testing.F) {
 	})
 }
 
-// FuzzScanPromotions checks the promotion_detail fast path against
-// encoding/json.
-func FuzzScanPromotions(f *testing.F) {
-	for _, in := range promotionInputs {
+// FuzzNotificationPromotionDetail types the response_version 3.0 vector
+// with promotion_detail replaced by the fuzzer's text.
+func FuzzNotificationPromotionDetail(f *testing.F) {
+	fx := newNotifyFixture(f)
+	v3, _, _ := fx.vector(f, "paid_response_version_3")
+	for _, in := range []string{
+		v3.Get("promotion_detail"), "", "null", "[]", "[null]", `{"name":"x","extra":{"a":1}}`,
+		`[{"activity_id":931386,"amount":1.5e2,"promotion_id":-0},{"name":"b","amount":"0.50"}]`,
+		`[{"name":null,"scope":true,"type":"esc\"aped \u00fc"}]`, `[{"Name":"x","name":"y"}]`,
+		`[{"name":{"a":1}}]`, `[{"name":{},"name":"x"}]`, `[[]]`, `[1]`, `[{"name":"x"},]`, `[{'name': 'x'}]`, `[{`,
+	} {
 		f.Add(in)
 	}
-	f.Fuzz(func(t *testing.T, in string) {
-		checkPromotionPaths(t, strings.TrimSpace(in))
+	f.Fuzz(func(t *testing.T, text string) {
+		checkNotificationTyping(t, withField(v3, "promotion_detail", text, false))
 	})
+}
+
+// checkNotificationTyping checks notificationOf on fields as verification
+// passes them on: only a missing payment_no is an error, and
+// promotion_detail is typed as promotionOracle says, or else left nil and
+// named in Unparsed.
+func checkNotificationTyping(t *testing.T, fields url.Values) {
+	t.Helper()
+	n, err := notificationOf(fields, "1700000000")
+	if fields.Get("payment_no") == "" {
+		require.ErrorIs(t, err, ErrMalformedNotification)
+		return
+	}
+	require.NoError(t, err)
+	text := fields.Get("promotion_detail")
+	want, ok := promotionOracle(text)
+	if !ok {
+		require.Nil(t, n.PromotionDetail, "%q", text)
+		require.Contains(t, n.Unparsed, "promotion_detail", "%q", text)
+		return
+	}
+	require.NotContains(t, n.Unparsed, "promotion_detail", "%q", text)
+	require.Equal(t, want, n.PromotionDetail, "%q", text)
+	// What was decoded encodes and decodes back the same.
+	b, err := json.Marshal(n.PromotionDetail)
+	require.NoError(t, err)
+	back, err := parsePromotions(string(b))
+	require.NoError(t, err)
+	require.Equal(t, want, back, "%s", b)
+}
+
+// promotionOracle decodes promotion_detail by the rules Promotion's doc
+// and parsePromotions' state, element by element with json.RawMessage
+// leaves: ok is false where it must be refused.
+func promotionOracle(text string) (out []Promotion, ok bool) {
+	text = strings.TrimSpace(text)
+	if text == "" || text == "null" {
+		return nil, true
+	}
+	if !json.Valid([]byte(text)) {
+		return nil, false
+	}
+	var elems []json.RawMessage
+	switch text[0] {
+	case '{':
+		elems = []json.RawMessage{json.RawMessage(text)}
+	case '[':
+		if json.Unmarshal([]byte(text), &elems) != nil {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	out = []Promotion{}
+	for _, e := range elems {
+		var leaves struct {
+			ActivityID  oracleLeaf `json:"activity_id"`
+			Name        oracleLeaf `json:"name"`
+			Amount      oracleLeaf `json:"amount"`
+			PromotionID oracleLeaf `json:"promotion_id"`
+			Scope       oracleLeaf `json:"scope"`
+			Type        oracleLeaf `json:"type"`
+		}
+		if json.Unmarshal(e, &leaves) != nil {
+			return nil, false // not an object
+		}
+		var p Promotion
+		for _, l := range []struct {
+			leaf *oracleLeaf
+			dst  *string
+		}{
+			{&leaves.ActivityID, &p.ActivityID}, {&leaves.Name, &p.Name}, {&leaves.Amount, &p.Amount},
+			{&leaves.PromotionID, &p.PromotionID}, {&leaves.Scope, &p.Scope}, {&leaves.Type, &p.Type},
+		} {
+			if l.leaf.nested {
+				return nil, false // an object or array as a value
+			}
+			switch v := l.leaf.last; {
+			case len(v) == 0 || string(v) == "null":
+			case v[0] == '"':
+				if json.Unmarshal(v, l.dst) != nil {
+					return nil, false
+				}
+			default:
+				*l.dst = string(v) // a number or boolean, as its text
+			}
+		}
+		out = append(out, p)
+	}
+	return out, true
+}
+
+// oracleLeaf keeps a field's last value and whether any occurrence of it
+// was an object or an array.
+type oracleLeaf struct {
+	last   json.RawMessage
+	nested bool
+}
+
+func (o *oracleLeaf) UnmarshalJSON(b []byte) error {
+	o.last = append(o.last[:0], b...)
+	o.nested = o.nested || b[0] == '{' || b[0] == '['
+	return nil
 }
 
 // recutTarget is a signed notification FuzzNotificationRecut re-cuts.

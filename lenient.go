@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // flexString decodes a JSON string, number or boolean as its text, and
@@ -24,6 +25,10 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*f = ""
 	case b[0] == '"':
+		if inner, ok := plainJSONString(b); ok {
+			*f = flexString(inner)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -35,6 +40,21 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		*f = flexString(b)
 	}
 	return nil
+}
+
+// plainJSONString returns the bytes between the quotes of a JSON string
+// that needs no decoding: no escapes, no control characters, valid UTF-8.
+func plainJSONString(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return nil, false
+	}
+	inner := b[1 : len(b)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return nil, false
+		}
+	}
+	return inner, utf8.Valid(inner)
 }
 
 // flexBool decodes is_success leniently: a JSON boolean or the strings

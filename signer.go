@@ -487,12 +487,14 @@ func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 		return fmt.Errorf("%w: signature is too long", ErrInvalidSignature)
 	}
 	// Whitespace is never base64: a folded or padded header still decodes.
-	signature = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, signature)
+	if strings.ContainsAny(signature, " \t\r\n") {
+		signature = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, signature)
+	}
 	sig, err := strictBase64.DecodeString(signature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64", ErrInvalidSignature)
