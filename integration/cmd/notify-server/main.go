@@ -38,6 +38,7 @@ import (
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 func main() {
@@ -74,7 +75,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on (\":8080\" for every interface)")
 	fs.StringVar(&c.path, "path", "/hipopay/notify", "path of the notify_url")
 	fs.StringVar(&c.db, "db", "file:notifications.db", "database: a SQLite file (file:NAME.db, one instance) or a PostgreSQL DSN (postgres://..., several instances)")
-	fs.StringVar(&c.table, "table", hipopay.DefaultSQLTable, "table of processed notifications")
+	fs.StringVar(&c.table, "table", sqlstore.DefaultTable, "table of processed notifications")
 	fs.StringVar(&c.hipopayKey, "hipopay-key", "", "PEM file of HipoPay's callback public key; without it, the SDK's embedded key (needs -merchant-no and -merchant-key)")
 	fs.StringVar(&c.merchantNo, "merchant-no", getenv("HIPOPAY_MERCHANT_NO"), "merchant number, to use the SDK's embedded HipoPay key through a Client ($HIPOPAY_MERCHANT_NO)")
 	fs.StringVar(&c.merchantKey, "merchant-key", getenv("HIPOPAY_PRIVATE_KEY"), "PEM file of the merchant's private key, with -merchant-no ($HIPOPAY_PRIVATE_KEY)")
@@ -93,14 +94,14 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 
 // openDatabase opens the -db database with the matching driver and dialect.
 // A SQLite DSN without pragmas gets a 5 s busy timeout and WAL mode.
-func openDatabase(dsn string) (*sql.DB, hipopay.SQLDialect, error) {
+func openDatabase(dsn string) (*sql.DB, sqlstore.Dialect, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, 0, fmt.Errorf("open PostgreSQL: %w", err)
 		}
 		db.SetMaxOpenConns(20)
-		return db, hipopay.SQLDialectPostgres, nil
+		return db, sqlstore.Postgres, nil
 	}
 	if !strings.Contains(dsn, "_pragma=") {
 		sep := "?"
@@ -113,13 +114,13 @@ func openDatabase(dsn string) (*sql.DB, hipopay.SQLDialect, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("open SQLite: %w", err)
 	}
-	return db, hipopay.SQLDialectSQLite, nil
+	return db, sqlstore.SQLite, nil
 }
 
 // ordersDDL is the example merchant's table of orders.
-func ordersDDL(d hipopay.SQLDialect) string {
+func ordersDDL(d sqlstore.Dialect) string {
 	paidAt := "TIMESTAMPTZ"
-	if d == hipopay.SQLDialectSQLite {
+	if d == sqlstore.SQLite {
 		paidAt = "TEXT"
 	}
 	return `CREATE TABLE IF NOT EXISTS merchant_orders (
@@ -136,16 +137,16 @@ func ordersDDL(d hipopay.SQLDialect) string {
 // paid in the store's transaction, so that the order and the store's mark
 // commit together. A real merchant would update an order it created when
 // placing it, and check that the amount and currency are what it charged.
-func markOrderPaid(d hipopay.SQLDialect) hipopay.NotificationFunc {
+func markOrderPaid(d sqlstore.Dialect) hipopay.NotificationFunc {
 	q := `INSERT INTO merchant_orders (out_trade_id, status, payment_no, amount, currency, paid_at)
 VALUES ($1, 'PAID', $2, $3, $4, $5)
 ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.payment_no,
     amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at`
-	if d == hipopay.SQLDialectSQLite {
+	if d == sqlstore.SQLite {
 		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?", "$5", "?").Replace(q)
 	}
 	return func(ctx context.Context, n *hipopay.PaymentNotification) error {
-		tx, ok := hipopay.TxFromContext(ctx)
+		tx, ok := sqlstore.TxFromContext(ctx)
 		if !ok {
 			return errors.New("no database transaction in the context")
 		}
@@ -156,7 +157,7 @@ ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.
 			return fmt.Errorf("payment %s: no out_trade_id", n.PaymentNo)
 		}
 		var paidAt any = n.FinishTime.UTC()
-		if d == hipopay.SQLDialectSQLite {
+		if d == sqlstore.SQLite {
 			paidAt = n.FinishTime.UTC().Format(time.RFC3339)
 		}
 		if _, err := tx.ExecContext(ctx, q, n.OutTradeID, n.PaymentNo, n.Amount, string(n.Currency), paidAt); err != nil {
@@ -167,7 +168,7 @@ ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.
 }
 
 // newHandler wires the SDK's notification handler to store.
-func newHandler(c *config, store *hipopay.SQLStore, fn hipopay.NotificationFunc, logger *slog.Logger) (http.Handler, error) {
+func newHandler(c *config, store *sqlstore.Store, fn hipopay.NotificationFunc, logger *slog.Logger) (http.Handler, error) {
 	opts := []hipopay.HandlerOption{hipopay.WithStore(store), hipopay.WithHandlerLogger(logger)}
 	var pub *rsa.PublicKey
 	if c.hipopayKey != "" {
@@ -212,7 +213,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		return err
 	}
 	defer db.Close()
-	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(dialect), hipopay.WithSQLTable(c.table))
+	store, err := sqlstore.New(db, dialect, sqlstore.WithTable(c.table))
 	if err != nil {
 		return err
 	}

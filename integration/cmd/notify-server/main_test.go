@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 const testKey = "../../testdata/fake_hipopay_public.pem"
@@ -175,7 +176,7 @@ func TestNotifyServerPostgresTwoInstances(t *testing.T) {
 	wg.Wait()
 	var orders, marks int
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE status = 'PAID'").Scan(&orders))
-	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+hipopay.DefaultSQLTable).Scan(&marks))
+	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+sqlstore.DefaultTable).Scan(&marks))
 	assert.Equal(t, 10, orders)
 	assert.Equal(t, 10, marks)
 }
@@ -190,7 +191,7 @@ func TestNotifyServerRefusesBadFlags(t *testing.T) {
 		assert.Error(t, err, "%q", args)
 	}
 	err := run(context.Background(), []string{"-hipopay-key", testKey, "-table", "bad;name", "-db", "file:" + filepath.Join(t.TempDir(), "x.db")}, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	assert.ErrorContains(t, err, "WithSQLTable")
+	assert.ErrorContains(t, err, "WithTable")
 }
 
 // TestNotifyServerThroughClient wires the handler through a Client (the
