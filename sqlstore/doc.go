@@ -30,7 +30,10 @@
 // payment number for a PAID notification, payment_no + "\x00" + status
 // otherwise. PostgreSQL's text cannot hold a zero byte, so the store writes
 // it "%00" (and a '%' "%25"); a key without either, every payment number, is
-// written as it is. The escape is injective.
+// written as it is. The escape is injective. A key holding '&' is refused
+// before the database is touched: HipoPay's values never hold one, and a
+// notification whose payment_no does was re-cut from another notification's
+// signed string.
 //
 // # PostgreSQL
 //

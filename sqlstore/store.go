@@ -187,6 +187,9 @@ func (s *Store) CreateTable(ctx context.Context) error {
 // committed). key is a key as the handler passes it to [Store.Process]. It
 // fails when the database does.
 func (s *Store) Processed(ctx context.Context, key string) (bool, error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
 	var one int
 	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM "+s.table+" WHERE payment_no = "+s.placeholder(1), markKey(key)).Scan(&one)
 	switch {
@@ -206,11 +209,11 @@ func (s *Store) Processed(ctx context.Context, key string) (bool, error) {
 // ran == false, err != nil: fn not called, nothing recorded (ctx ended
 // while waiting for the key's lock, or the database failed). ran == true,
 // err != nil: fn's own error (as is) or a failed commit (wrapped), all
-// rolled back. A panic in fn rolls back and goes on. An empty key and a
-// nil fn are refused.
+// rolled back. A panic in fn rolls back and goes on. An empty key, a key
+// holding '&' (see the package doc) and a nil fn are refused.
 func (s *Store) Process(ctx context.Context, key string, fn func(ctx context.Context) error) (ran bool, err error) {
-	if key == "" {
-		return false, errors.New("sqlstore: empty key")
+	if err := checkKey(key); err != nil {
+		return false, err
 	}
 	if fn == nil {
 		return false, errors.New("sqlstore: nil function")
@@ -312,6 +315,19 @@ type txKey struct{}
 func TxFromContext(ctx context.Context) (tx *sql.Tx, ok bool) {
 	tx, ok = ctx.Value(txKey{}).(*sql.Tx)
 	return tx, ok && tx != nil
+}
+
+// checkKey refuses the keys no notification HipoPay signed can have: an
+// empty one, and one holding '&', which only a notification re-cut out of
+// another one's signed string carries.
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("sqlstore: empty key")
+	}
+	if strings.IndexByte(key, '&') >= 0 {
+		return errors.New("sqlstore: key holds '&': HipoPay's values never do (a re-cut notification?)")
+	}
+	return nil
 }
 
 // markKey is how a key is written in the payment_no column: '%' as "%25"

@@ -439,3 +439,25 @@ func TestLockKey(t *testing.T) {
 	assert.NotEqual(t, lockKey("t", "p1"), lockKey("t", "p2"))
 	assert.NotEqual(t, lockKey("t1", "p"), lockKey("t2", "p"))
 }
+
+// TestStoreRefusesKeysWithAmpersand: HipoPay's values never hold '&', so a
+// key that does comes from a notification re-cut out of another one's
+// signed string. The store refuses it before touching the database.
+func TestStoreRefusesKeysWithAmpersand(t *testing.T) {
+	for _, d := range []Dialect{Postgres, SQLite} {
+		t.Run(d.String(), func(t *testing.T) {
+			s, f := newFakeStore(t, d)
+			for _, key := range []string{"P1&settle_currency=HKD", "&", "P1\x00CLOSED&status=PAID"} {
+				ran, err := s.Process(context.Background(), key, func(context.Context) error {
+					t.Errorf("fn called for %q", key)
+					return nil
+				})
+				assert.False(t, ran, "%q", key)
+				assert.ErrorContains(t, err, "'&'", "%q", key)
+				_, err = s.Processed(context.Background(), key)
+				assert.ErrorContains(t, err, "'&'", "%q", key)
+			}
+			assert.Empty(t, f.steps(), "nothing reached the database")
+		})
+	}
+}
