@@ -22,18 +22,28 @@
 // ([TxFromContext]). When fn does its work through it, the work and the
 // mark commit together or not at all: a crash, a failing fn or a failed
 // commit leaves neither, and HipoPay's next delivery processes the payment
-// again.
+// again. A table in a temporary schema (pg_temp on PostgreSQL, temp on
+// SQLite) lives and dies with one connection, so its marks would vanish on
+// a reconnect: [New] refuses it, and on PostgreSQL [Store.CreateTable]
+// refuses a name that resolves to a temporary table.
 //
 // # Keys
 //
 // The payment_no column holds the handler's deduplication key: the
 // payment number for a PAID notification, payment_no + "\x00" + status
-// otherwise. PostgreSQL's text cannot hold a zero byte, so the store writes
-// it "%00" (and a '%' "%25"); a key without either, every payment number, is
-// written as it is. The escape is injective. A key holding '&' is refused
-// before the database is touched: HipoPay's values never hold one, and a
-// notification whose payment_no does was re-cut from another notification's
-// signed string.
+// otherwise. A key is written as it is when it is valid UTF-8, at most
+// 128 bytes once escaped, and does not start with "sha256:"; the escape
+// writes '%' as "%25" and a zero byte (which PostgreSQL's text cannot
+// hold) as "%00". Every other key (invalid UTF-8, longer, or starting with
+// the prefix) is written "sha256:" + the hex SHA-256 of the key: 71 bytes.
+// The mapping is one-to-one: the escape is injective and turns only '%'
+// and zero bytes into sequences starting with '%', so an escaped key starts
+// with "sha256:" only when the key did (and then it is hashed), and two
+// keys hashing alike would be a SHA-256 collision. Every payment number is written unchanged, as in
+// earlier versions of the SDK. A key holding '&' is refused before the
+// database is touched: HipoPay's values never hold one, and a notification
+// whose payment_no does was re-cut from another notification's signed
+// string.
 //
 // # PostgreSQL
 //
@@ -60,7 +70,10 @@
 //
 // CreateTable serializes concurrent CREATE TABLE IF NOT EXISTS (which can
 // fail on PostgreSQL with a unique violation in its catalogue) under an
-// advisory lock keyed on the table name as written.
+// advisory lock keyed on the table's qualified name folded as PostgreSQL
+// folds unquoted identifiers (lower case; an unqualified name qualified by
+// current_schema()), so instances spelling one table differently ("marks",
+// "MARKS", "public.marks") take the same lock and start together.
 //
 // # SQLite
 //

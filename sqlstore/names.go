@@ -5,6 +5,7 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // checkTableName accepts an identifier, optionally schema-qualified, of
@@ -41,4 +42,50 @@ func checkTableName(name string) error {
 		return fmt.Errorf("table name %q: at most schema.table", name)
 	}
 	return nil
+}
+
+// checkNotTemporary refuses a table in a schema that lives and dies with
+// one connection: PostgreSQL's pg_temp (pg_temp_N, pg_toast_temp_N) and
+// SQLite's temp, in any case. Its marks would vanish on a reconnect.
+func checkNotTemporary(d Dialect, table string) error {
+	schema, _, ok := strings.Cut(table, ".")
+	if !ok {
+		return nil
+	}
+	schema = strings.ToLower(schema)
+	temporary := false
+	switch d {
+	case SQLite:
+		temporary = schema == "temp"
+	default:
+		temporary = schema == "pg_temp" || numbered(schema, "pg_temp_") || numbered(schema, "pg_toast_temp_")
+	}
+	if temporary {
+		return fmt.Errorf("table name %q: a temporary schema lives in one connection, so its marks would vanish", table)
+	}
+	return nil
+}
+
+// numbered reports whether s is prefix followed by one or more digits.
+func numbered(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || rest == "" {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// foldedName is the table's name as PostgreSQL resolves an unquoted one:
+// lower case, qualified by schema (current_schema() when unqualified).
+func foldedName(table, currentSchema string) string {
+	table = strings.ToLower(table)
+	if strings.Contains(table, ".") {
+		return table
+	}
+	return strings.ToLower(currentSchema) + "." + table
 }

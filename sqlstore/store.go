@@ -5,11 +5,14 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hipopay-go/hipopay"
 )
@@ -102,8 +105,9 @@ type Store struct {
 // New returns a store keeping its marks in db, which the merchant opened
 // with the driver matching the dialect ([Postgres] unless an option says
 // [SQLite]). It neither connects nor creates the table: call
-// [Store.CreateTable], or run [Store.Schema] in a migration. A nil db and
-// invalid options are refused.
+// [Store.CreateTable], or run [Store.Schema] in a migration. A nil db,
+// invalid options and a table in a temporary schema (pg_temp.x, temp.x:
+// its marks would vanish with the connection) are refused.
 func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: New: nil *sql.DB")
@@ -116,6 +120,9 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		if err := opt.apply(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkNotTemporary(cfg.dialect, cfg.table); err != nil {
+		return nil, fmt.Errorf("sqlstore: New: %w", err)
 	}
 	return &Store{
 		db:      db,
@@ -155,10 +162,12 @@ func (s *Store) Schema() string {
 }
 
 // CreateTable creates the store's table ([Store.Schema]) unless it exists.
-// On PostgreSQL it runs under an advisory lock, so instances starting
-// together may all call it. It fails when the database is unreachable or
-// refuses the DDL (no privilege, a schema that does not exist, a reserved
-// word as table name).
+// On PostgreSQL it runs under an advisory lock on the table's folded,
+// qualified name, so instances starting together may all call it, however
+// they spell the name, and it refuses a name that resolves to a temporary
+// table (a search_path starting with pg_temp). It fails when the database
+// is unreachable or refuses the DDL (no privilege, a schema that does not
+// exist, a reserved word as table name).
 func (s *Store) CreateTable(ctx context.Context) error {
 	if s.dialect == SQLite {
 		if _, err := s.db.ExecContext(ctx, s.Schema()); err != nil {
@@ -171,11 +180,22 @@ func (s *Store) CreateTable(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: create table %s: begin: %w", s.table, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("hipopay create table", s.table)); err != nil {
+	var schema sql.NullString // NULL when no schema of the search_path exists
+	if err := tx.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("sqlstore: create table %s: current schema: %w", s.table, err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("hipopay create table", foldedName(s.table, schema.String))); err != nil {
 		return fmt.Errorf("sqlstore: create table %s: lock: %w", s.table, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.Schema()); err != nil {
 		return fmt.Errorf("sqlstore: create table %s: %w", s.table, err)
+	}
+	var persistence string
+	if err := tx.QueryRowContext(ctx, "SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1)", s.table).Scan(&persistence); err != nil {
+		return fmt.Errorf("sqlstore: create table %s: check: %w", s.table, err)
+	}
+	if persistence == "t" {
+		return fmt.Errorf("sqlstore: create table %s: it resolves to a temporary table (search_path starts with pg_temp?), whose marks would vanish with the connection", s.table)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: create table %s: commit: %w", s.table, err)
@@ -196,7 +216,7 @@ func (s *Store) Processed(ctx context.Context, key string) (bool, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("sqlstore: look up %s: %w", key, err)
+		return false, fmt.Errorf("sqlstore: look up %q: %w", markKey(key), err)
 	}
 	return true, nil
 }
@@ -228,7 +248,7 @@ func (s *Store) Process(ctx context.Context, key string, fn func(ctx context.Con
 func (s *Store) processPostgres(ctx context.Context, mark string, fn func(ctx context.Context) error) (bool, error) {
 	unlock, err := s.payments.lock(ctx, mark)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: waiting for %s: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: waiting for %q: %w", mark, err)
 	}
 	defer unlock()
 
@@ -236,12 +256,12 @@ func (s *Store) processPostgres(ctx context.Context, mark string, fn func(ctx co
 	// uncommitted mark, waits for it (see the package doc).
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: %s: begin: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: %q: begin: %w", mark, err)
 	}
 	// The lock queues duplicates; the mark, written first, decides.
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.table, mark)); err != nil {
 		_ = tx.Rollback()
-		return false, fmt.Errorf("sqlstore: %s: lock: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: %q: lock: %w", mark, err)
 	}
 	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING", mark, fn)
 }
@@ -251,13 +271,13 @@ func (s *Store) processSQLite(ctx context.Context, mark string, fn func(ctx cont
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():
-		return false, fmt.Errorf("sqlstore: waiting for %s: %w", mark, ctx.Err())
+		return false, fmt.Errorf("sqlstore: waiting for %q: %w", mark, ctx.Err())
 	}
 	defer func() { <-s.writer }()
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: %s: begin: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: %q: begin: %w", mark, err)
 	}
 	// Writing first takes SQLite's write lock now, waiting on the busy
 	// timeout if another connection holds it, rather than failing later
@@ -278,11 +298,11 @@ func markThenRun(ctx context.Context, tx *sql.Tx, insertMark, mark string, fn fu
 	}()
 	res, err := tx.ExecContext(ctx, insertMark, mark)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: %s: write mark: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: %q: write mark: %w", mark, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: %s: write mark: %w", mark, err)
+		return false, fmt.Errorf("sqlstore: %q: write mark: %w", mark, err)
 	}
 	if n == 0 {
 		return false, nil // processed before: nothing written, the rollback ends tx
@@ -291,7 +311,7 @@ func markThenRun(ctx context.Context, tx *sql.Tx, insertMark, mark string, fn fu
 		return true, err
 	}
 	if err := tx.Commit(); err != nil {
-		return true, fmt.Errorf("sqlstore: %s: commit: %w", mark, err)
+		return true, fmt.Errorf("sqlstore: %q: commit: %w", mark, err)
 	}
 	committed = true
 	return true, nil
@@ -330,11 +350,31 @@ func checkKey(key string) error {
 	return nil
 }
 
-// markKey is how a key is written in the payment_no column: '%' as "%25"
-// and a zero byte (which PostgreSQL's text cannot hold) as "%00", every
-// other byte as it is. It is injective, and a key with neither, every
-// payment number, is unchanged.
+// Stored keys: a key is written as it is (escaped) when it is valid UTF-8,
+// at most maxStoredKey bytes once escaped and does not start with
+// hashedPrefix; otherwise as hashedPrefix + hex SHA-256 of the key.
+const (
+	maxStoredKey = 128
+	hashedPrefix = "sha256:"
+)
+
+// markKey is how a key is written in the payment_no column (see the
+// package doc): one-to-one, at most maxStoredKey bytes of valid UTF-8
+// without a zero byte, and every payment number unchanged.
 func markKey(key string) string {
+	if utf8.ValidString(key) && !strings.HasPrefix(key, hashedPrefix) {
+		if escaped := escapeKey(key); len(escaped) <= maxStoredKey {
+			return escaped
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hashedPrefix + hex.EncodeToString(sum[:])
+}
+
+// escapeKey writes '%' as "%25" and a zero byte (which PostgreSQL's text
+// cannot hold) as "%00", every other byte as it is: injective, and a key
+// with neither is unchanged.
+func escapeKey(key string) string {
 	if !strings.ContainsAny(key, "%\x00") {
 		return key
 	}

@@ -29,6 +29,8 @@ type fakeSQL struct {
 	connectErr error
 	commitErr  error
 	execErr    map[string]error // by statement prefix
+	schema     string           // what current_schema() answers
+	persist    string           // what relpersistence answers ("p" unless set)
 }
 
 func (f *fakeSQL) record(s string) {
@@ -118,12 +120,24 @@ func (c *fakeConn) ExecContext(_ context.Context, query string, args []driver.Na
 func (c *fakeConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.f.record(query)
 	c.f.mu.Lock()
-	found := c.f.marked[args[0].Value.(string)]
-	c.f.mu.Unlock()
-	return &fakeRows{left: found}, nil
+	defer c.f.mu.Unlock()
+	switch {
+	case query == "SELECT current_schema()":
+		return &fakeRows{left: true, value: c.f.schema}, nil
+	case strings.HasPrefix(query, "SELECT relpersistence"):
+		p := c.f.persist
+		if p == "" {
+			p = "p"
+		}
+		return &fakeRows{left: true, value: p}, nil
+	}
+	return &fakeRows{left: c.f.marked[args[0].Value.(string)], value: int64(1)}, nil
 }
 
-type fakeRows struct{ left bool }
+type fakeRows struct {
+	left  bool
+	value driver.Value
+}
 
 func (r *fakeRows) Columns() []string { return []string{"one"} }
 func (r *fakeRows) Close() error      { return nil }
@@ -132,13 +146,13 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 		return io.EOF
 	}
 	r.left = false
-	dest[0] = int64(1)
+	dest[0] = r.value
 	return nil
 }
 
 func newFakeStore(t *testing.T, opts ...Option) (*Store, *fakeSQL) {
 	t.Helper()
-	f := &fakeSQL{marked: map[string]bool{}, execErr: map[string]error{}}
+	f := &fakeSQL{marked: map[string]bool{}, execErr: map[string]error{}, schema: "public"}
 	db := sql.OpenDB(f)
 	t.Cleanup(func() { db.Close() })
 	s, err := New(db, opts...)
@@ -385,7 +399,22 @@ func TestStoreRefusesEmptyPaymentAndNilFn(t *testing.T) {
 func TestStoreCreateTable(t *testing.T) {
 	s, f := newFakeStore(t)
 	require.NoError(t, s.CreateTable(context.Background()))
-	assert.Equal(t, []string{"BEGIN Default", "SELECT pg_advisory_xact_lock($1)", s.Schema(), "COMMIT"}, f.steps())
+	assert.Equal(t, []string{
+		"BEGIN Default",
+		"SELECT current_schema()",
+		"SELECT pg_advisory_xact_lock($1)",
+		s.Schema(),
+		"SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1)",
+		"COMMIT",
+	}, f.steps())
+
+	// The name resolved to a temporary table: refused, rolled back.
+	s, f = newFakeStore(t)
+	f.persist = "t"
+	err := s.CreateTable(context.Background())
+	assert.ErrorContains(t, err, "temporary")
+	assert.Equal(t, "ROLLBACK", f.steps()[len(f.steps())-1])
+	assert.NotContains(t, f.steps(), "COMMIT")
 
 	s, f = newFakeStore(t, SQLite)
 	require.NoError(t, s.CreateTable(context.Background()))
