@@ -179,8 +179,9 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create table %s: begin: %w", s.table, err)
 	}
-	defer tx.Rollback()       //nolint:errcheck // a no-op after Commit
-	var schema sql.NullString // NULL when no schema of the search_path exists
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// NULL when no schema of the search_path exists.
+	var schema sql.NullString
 	if err := tx.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return fmt.Errorf("sqlstore: create table %s: current schema: %w", s.table, err)
 	}
