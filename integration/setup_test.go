@@ -43,13 +43,13 @@ type backend struct {
 	dialect sqlstore.Dialect
 	dsn     string // for helper processes
 	schema  string // PostgreSQL: the test's own schema, first on the search path
-	open    func(t *testing.T) *sql.DB
+	open    func(t testing.TB) *sql.DB
 }
 
 // postgresBackend returns PostgreSQL in a schema of its own for this test
 // (dropped at the end), or skips the test when HIPOPAY_TEST_POSTGRES_DSN is
 // unset.
-func postgresBackend(t *testing.T) *backend {
+func postgresBackend(t testing.TB) *backend {
 	t.Helper()
 	base := os.Getenv(dsnEnv)
 	if base == "" {
@@ -76,7 +76,7 @@ func postgresBackend(t *testing.T) *backend {
 		dialect: sqlstore.Postgres,
 		dsn:     dsn,
 		schema:  schema,
-		open: func(t *testing.T) *sql.DB {
+		open: func(t testing.TB) *sql.DB {
 			t.Helper()
 			db, err := openDB("pgx", dsn)
 			require.NoError(t, err)
@@ -95,7 +95,7 @@ func sqliteBackend(t *testing.T) *backend {
 		name:    "sqlite",
 		dialect: sqlstore.SQLite,
 		dsn:     dsn,
-		open: func(t *testing.T) *sql.DB {
+		open: func(t testing.TB) *sql.DB {
 			t.Helper()
 			db, err := openDB("sqlite", dsn)
 			require.NoError(t, err)
@@ -121,7 +121,7 @@ func sqliteDSN(path string) string {
 
 // withSearchPath adds search_path=schema to a PostgreSQL DSN (URL or
 // key=value form); pgx sends it as a run-time parameter.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -142,7 +142,7 @@ func redactDSN(dsn string) string {
 	return "(DSN)"
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	_, err := rand.Read(b)
@@ -151,7 +151,7 @@ func randomHex(t *testing.T, n int) string {
 }
 
 // newStore returns a sqlstore.Store on db with its table created.
-func newStore(t *testing.T, b *backend, db *sql.DB) *sqlstore.Store {
+func newStore(t testing.TB, b *backend, db *sql.DB) *sqlstore.Store {
 	t.Helper()
 	store, err := sqlstore.New(db, b.dialect)
 	require.NoError(t, err)
@@ -185,7 +185,7 @@ func ordersDDL(d sqlstore.Dialect) string {
 )`
 }
 
-func createOrders(t *testing.T, b *backend, db *sql.DB) {
+func createOrders(t testing.TB, b *backend, db *sql.DB) {
 	t.Helper()
 	_, err := db.Exec(ordersDDL(b.dialect))
 	require.NoError(t, err)
@@ -274,7 +274,7 @@ type keys struct {
 	pub    *rsa.PublicKey
 }
 
-func loadKeys(t *testing.T) keys {
+func loadKeys(t testing.TB) keys {
 	t.Helper()
 	priv, err := hipopay.LoadPrivateKey(filepath.Join("testdata", "fake_hipopay_private.pem"))
 	require.NoError(t, err)

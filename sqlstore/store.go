@@ -259,12 +259,11 @@ func (s *Store) processPostgres(ctx context.Context, mark string, fn func(ctx co
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: %q: begin: %w", mark, err)
 	}
-	// The lock queues duplicates; the mark, written first, decides.
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.table, mark)); err != nil {
-		_ = tx.Rollback()
-		return false, fmt.Errorf("sqlstore: %q: lock: %w", mark, err)
-	}
-	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING", mark, fn)
+	// One round trip: the advisory lock queues duplicates, then the mark,
+	// written first, decides.
+	return markThenRun(ctx, tx, "WITH lock AS (SELECT pg_advisory_xact_lock($1)) "+
+		"INSERT INTO "+s.table+" (payment_no, processed_at) SELECT $2, now() FROM lock "+
+		"ON CONFLICT (payment_no) DO NOTHING", mark, fn, lockKey(s.table, mark), mark)
 }
 
 // processSQLite runs fn for the stored key mark (see markKey).
@@ -283,21 +282,22 @@ func (s *Store) processSQLite(ctx context.Context, mark string, fn func(ctx cont
 	// Writing first takes SQLite's write lock now, waiting on the busy
 	// timeout if another connection holds it, rather than failing later
 	// when a read lock would have to be upgraded.
-	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES (?, CURRENT_TIMESTAMP) ON CONFLICT (payment_no) DO NOTHING", mark, fn)
+	return markThenRun(ctx, tx, "INSERT INTO "+s.table+" (payment_no, processed_at) VALUES (?, CURRENT_TIMESTAMP) ON CONFLICT (payment_no) DO NOTHING", mark, fn, mark)
 }
 
-// markThenRun ends tx: it writes mark with insertMark (an insert that
-// writes nothing when the mark exists), and when it was new runs fn in tx
-// and commits. An existing mark means processed before (false, nil). fn's
-// error, a failed commit or fn's panic roll the mark back with fn's writes.
-func markThenRun(ctx context.Context, tx *sql.Tx, insertMark, mark string, fn func(ctx context.Context) error) (bool, error) {
+// markThenRun ends tx: it writes the mark with insertMark and args (an
+// insert that writes nothing when the mark exists), and when it was new
+// runs fn in tx and commits. An existing mark means processed before
+// (false, nil). fn's error, a failed commit or fn's panic roll the mark
+// back with fn's writes.
+func markThenRun(ctx context.Context, tx *sql.Tx, insertMark, mark string, fn func(ctx context.Context) error, args ...any) (bool, error) {
 	committed := false
 	defer func() {
 		if !committed {
 			_ = tx.Rollback() // also on fn's panic, which then goes on
 		}
 	}()
-	res, err := tx.ExecContext(ctx, insertMark, mark)
+	res, err := tx.ExecContext(ctx, insertMark, args...)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: %q: write mark: %w", mark, err)
 	}

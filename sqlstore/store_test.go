@@ -28,7 +28,7 @@ type fakeSQL struct {
 	marked     map[string]bool // committed marks
 	connectErr error
 	commitErr  error
-	execErr    map[string]error // by statement prefix
+	execErr    map[string]error // by a part of the statement
 	schema     string           // what current_schema() answers
 	persist    string           // what relpersistence answers ("p" unless set)
 }
@@ -98,13 +98,13 @@ func (c *fakeConn) Rollback() error {
 
 func (c *fakeConn) ExecContext(_ context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.f.record(query)
-	for prefix, err := range c.f.execErr {
-		if strings.HasPrefix(query, prefix) {
+	for part, err := range c.f.execErr {
+		if strings.Contains(query, part) {
 			return nil, err
 		}
 	}
-	if strings.HasPrefix(query, "INSERT") {
-		p := args[0].Value.(string)
+	if strings.Contains(query, "INSERT INTO") {
+		p := args[len(args)-1].Value.(string) // the mark is the last argument
 		c.f.mu.Lock()
 		dup := c.f.marked[p]
 		c.f.mu.Unlock()
@@ -226,8 +226,7 @@ func TestStorePostgresStatements(t *testing.T) {
 	// processing exactly-once.
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
-		"SELECT pg_advisory_xact_lock($1)",
-		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
+		"WITH lock AS (SELECT pg_advisory_xact_lock($1)) INSERT INTO marks (payment_no, processed_at) SELECT $2, now() FROM lock ON CONFLICT (payment_no) DO NOTHING",
 		"COMMIT",
 	}, f.steps())
 
@@ -237,8 +236,7 @@ func TestStorePostgresStatements(t *testing.T) {
 	assert.False(t, ran)
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
-		"SELECT pg_advisory_xact_lock($1)",
-		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
+		"WITH lock AS (SELECT pg_advisory_xact_lock($1)) INSERT INTO marks (payment_no, processed_at) SELECT $2, now() FROM lock ON CONFLICT (payment_no) DO NOTHING",
 		"ROLLBACK",
 	}, f.steps())
 
@@ -335,7 +333,7 @@ func TestStoreDatabaseFailures(t *testing.T) {
 
 	s, f = newFakeStore(t)
 	lockErr := errors.New("lock timeout")
-	f.execErr["SELECT pg_advisory_xact_lock"] = lockErr
+	f.execErr["pg_advisory_xact_lock"] = lockErr
 	ran, err = s.Process(context.Background(), "P1", func(context.Context) error { called = true; return nil })
 	assert.False(t, ran)
 	assert.False(t, called)
@@ -347,7 +345,7 @@ func TestStoreDatabaseFailures(t *testing.T) {
 	for _, d := range []Dialect{Postgres, SQLite} {
 		s, f = newFakeStore(t, d)
 		markErr := errors.New("permission denied")
-		f.execErr["INSERT"] = markErr
+		f.execErr["INSERT INTO"] = markErr
 		called = false
 		ran, err = s.Process(context.Background(), "P1", func(context.Context) error { called = true; return nil })
 		assert.False(t, ran, d)
