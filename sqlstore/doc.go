@@ -102,9 +102,10 @@
 // delivery runs fn again. A COMMIT sent as SQL commits the mark with fn's
 // writes. A ROLLBACK sent as SQL is invisible to database/sql: the mark and
 // fn's writes are gone, yet the store's commit succeeds and the payment is
-// acknowledged unprocessed. Catching it would cost every payment a round
-// trip (a third more than the raw floor of the benchmark in integration/),
-// so the store does not: never end the transaction with SQL. Effects outside the transaction (an e-mail, a
+// acknowledged unprocessed. Catching it would cost every payment one more
+// round trip (about a fifth of the raw floor's time in integration's
+// BenchmarkPostgresNotifications), so the store does not: never end the
+// transaction with SQL. Effects outside the transaction (an e-mail, a
 // call to another service) may happen again after a failure, so they
 // should be idempotent.
 //
