@@ -18,7 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 // Environment of a helper instance: the test binary re-executed with
@@ -42,10 +42,10 @@ func TestHelperInstance(t *testing.T) {
 		return
 	}
 	name := os.Getenv(helperNameEnv)
-	dialect := hipopay.SQLDialectPostgres
+	dialect := sqlstore.Postgres
 	driver := "pgx"
 	if os.Getenv(helperDialectEnv) == "sqlite" {
-		dialect, driver = hipopay.SQLDialectSQLite, "sqlite"
+		dialect, driver = sqlstore.SQLite, "sqlite"
 	}
 	var delay time.Duration
 	if v := os.Getenv(helperFnDelayEnv); v != "" {
@@ -57,7 +57,7 @@ func TestHelperInstance(t *testing.T) {
 	db, err := openDB(driver, os.Getenv(helperDSNEnv))
 	require.NoError(t, err)
 	defer db.Close()
-	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(dialect))
+	store, err := sqlstore.New(db, dialect)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

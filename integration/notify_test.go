@@ -16,9 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
-// The notification handler over SQLStore, end to end: signed deliveries over
+// The notification handler over sqlstore.Store, end to end: signed deliveries over
 // HTTP to several instances, the merchant's update through the store's
 // transaction, the answers, and what the database holds afterwards.
 
@@ -62,7 +63,7 @@ func TestSQLiteMultiInstanceExactlyOnce(t *testing.T) {
 func runExactlyOnce(t *testing.T, b *backend, urls []string, how string) {
 	t.Helper()
 	sqlDB := b.open(t)
-	store, err := hipopay.NewSQLStore(sqlDB, hipopay.WithSQLDialect(b.dialect))
+	store, err := sqlstore.New(sqlDB, b.dialect)
 	require.NoError(t, err)
 
 	k := loadKeys(t)
@@ -175,7 +176,7 @@ func runFailingFn(t *testing.T, b *backend, panics bool) {
 	t.Helper()
 	db := b.open(t)
 	createOrders(t, b, db)
-	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(b.dialect))
+	store, err := sqlstore.New(db, b.dialect)
 	require.NoError(t, err)
 	plan := newFailPlan(panics)
 	urls := startInProcessInstances(t, b, 2, plan.after)

@@ -24,6 +24,7 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 // dsnEnv names the PostgreSQL the Postgres tests run against, e.g.
@@ -39,16 +40,16 @@ const poolSize = 8
 // instance of the merchant's service would have.
 type backend struct {
 	name    string
-	dialect hipopay.SQLDialect
+	dialect sqlstore.Dialect
 	dsn     string // for helper processes
 	schema  string // PostgreSQL: the test's own schema, first on the search path
-	open    func(t *testing.T) *sql.DB
+	open    func(t testing.TB) *sql.DB
 }
 
 // postgresBackend returns PostgreSQL in a schema of its own for this test
 // (dropped at the end), or skips the test when HIPOPAY_TEST_POSTGRES_DSN is
 // unset.
-func postgresBackend(t *testing.T) *backend {
+func postgresBackend(t testing.TB) *backend {
 	t.Helper()
 	base := os.Getenv(dsnEnv)
 	if base == "" {
@@ -72,10 +73,10 @@ func postgresBackend(t *testing.T) *backend {
 	dsn := withSearchPath(t, base, schema)
 	return &backend{
 		name:    "postgres",
-		dialect: hipopay.SQLDialectPostgres,
+		dialect: sqlstore.Postgres,
 		dsn:     dsn,
 		schema:  schema,
-		open: func(t *testing.T) *sql.DB {
+		open: func(t testing.TB) *sql.DB {
 			t.Helper()
 			db, err := openDB("pgx", dsn)
 			require.NoError(t, err)
@@ -92,9 +93,9 @@ func sqliteBackend(t *testing.T) *backend {
 	dsn := sqliteDSN(filepath.Join(t.TempDir(), "notifications.db"))
 	return &backend{
 		name:    "sqlite",
-		dialect: hipopay.SQLDialectSQLite,
+		dialect: sqlstore.SQLite,
 		dsn:     dsn,
-		open: func(t *testing.T) *sql.DB {
+		open: func(t testing.TB) *sql.DB {
 			t.Helper()
 			db, err := openDB("sqlite", dsn)
 			require.NoError(t, err)
@@ -120,7 +121,7 @@ func sqliteDSN(path string) string {
 
 // withSearchPath adds search_path=schema to a PostgreSQL DSN (URL or
 // key=value form); pgx sends it as a run-time parameter.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -141,7 +142,7 @@ func redactDSN(dsn string) string {
 	return "(DSN)"
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	_, err := rand.Read(b)
@@ -149,10 +150,10 @@ func randomHex(t *testing.T, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newStore returns an SQLStore on db with its table created.
-func newStore(t *testing.T, b *backend, db *sql.DB) *hipopay.SQLStore {
+// newStore returns a sqlstore.Store on db with its table created.
+func newStore(t testing.TB, b *backend, db *sql.DB) *sqlstore.Store {
 	t.Helper()
-	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(b.dialect))
+	store, err := sqlstore.New(db, b.dialect)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -163,8 +164,8 @@ func newStore(t *testing.T, b *backend, db *sql.DB) *hipopay.SQLStore {
 // ordersDDL is the merchant's own table: one row per order marked paid. It
 // has no unique constraint on payment_no on purpose, so that a payment
 // processed twice shows as two rows rather than as an error.
-func ordersDDL(d hipopay.SQLDialect) string {
-	if d == hipopay.SQLDialectSQLite {
+func ordersDDL(d sqlstore.Dialect) string {
+	if d == sqlstore.SQLite {
 		return `CREATE TABLE IF NOT EXISTS orders_paid (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     payment_no   TEXT NOT NULL,
@@ -184,7 +185,7 @@ func ordersDDL(d hipopay.SQLDialect) string {
 )`
 }
 
-func createOrders(t *testing.T, b *backend, db *sql.DB) {
+func createOrders(t testing.TB, b *backend, db *sql.DB) {
 	t.Helper()
 	_, err := db.Exec(ordersDDL(b.dialect))
 	require.NoError(t, err)
@@ -194,13 +195,13 @@ func createOrders(t *testing.T, b *backend, db *sql.DB) {
 // through the store's transaction, so that the row and the store's mark
 // commit together. after, when set, runs once the row is written: the tests
 // make it fail or panic there.
-func markOrderPaid(d hipopay.SQLDialect, instance string, after func(paymentNo string) error) func(ctx context.Context, fields url.Values) error {
+func markOrderPaid(d sqlstore.Dialect, instance string, after func(paymentNo string) error) func(ctx context.Context, fields url.Values) error {
 	insert := "INSERT INTO orders_paid (payment_no, out_trade_id, amount, instance) VALUES ($1, $2, $3, $4)"
-	if d == hipopay.SQLDialectSQLite {
+	if d == sqlstore.SQLite {
 		insert = "INSERT INTO orders_paid (payment_no, out_trade_id, amount, instance) VALUES (?, ?, ?, ?)"
 	}
 	return func(ctx context.Context, fields url.Values) error {
-		tx, ok := hipopay.TxFromContext(ctx)
+		tx, ok := sqlstore.TxFromContext(ctx)
 		if !ok {
 			return fmt.Errorf("no store transaction in the context")
 		}
@@ -233,7 +234,7 @@ func ordersPaid(t *testing.T, db *sql.DB) map[string]int {
 }
 
 // marks lists the payments the store recorded as processed.
-func marks(t *testing.T, db *sql.DB, store *hipopay.SQLStore) []string {
+func marks(t *testing.T, db *sql.DB, store *sqlstore.Store) []string {
 	t.Helper()
 	rows, err := db.Query("SELECT payment_no FROM " + store.Table() + " ORDER BY payment_no")
 	require.NoError(t, err)
@@ -251,7 +252,7 @@ func marks(t *testing.T, db *sql.DB, store *hipopay.SQLStore) []string {
 // requireOrdersMatchMarks checks that the merchant's update is visible iff
 // the store's mark is: the payments in orders_paid are exactly the marked
 // ones, once each.
-func requireOrdersMatchMarks(t *testing.T, db *sql.DB, store *hipopay.SQLStore) {
+func requireOrdersMatchMarks(t *testing.T, db *sql.DB, store *sqlstore.Store) {
 	t.Helper()
 	orders := ordersPaid(t, db)
 	var paid []string
@@ -273,7 +274,7 @@ type keys struct {
 	pub    *rsa.PublicKey
 }
 
-func loadKeys(t *testing.T) keys {
+func loadKeys(t testing.TB) keys {
 	t.Helper()
 	priv, err := hipopay.LoadPrivateKey(filepath.Join("testdata", "fake_hipopay_private.pem"))
 	require.NoError(t, err)

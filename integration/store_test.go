@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
-// SQLStore.Process on the real databases, without HTTP: several stores
+// sqlstore.Store.Process on the real databases, without HTTP: several stores
 // (each its own pool, as instances have) racing on the same payments, the
 // rollback of a failing or panicking function, the per-payment lock, and a
 // commit that fails.
@@ -36,7 +36,7 @@ func runStoreExactlyOnce(t *testing.T, b *backend) {
 	const stores, n, callers = 3, 40, 6
 	db := b.open(t)
 	createOrders(t, b, db)
-	ss := make([]*hipopay.SQLStore, stores)
+	ss := make([]*sqlstore.Store, stores)
 	for i := range ss {
 		ss[i] = newStore(t, b, b.open(t))
 	}
@@ -134,7 +134,7 @@ func runStoreRollback(t *testing.T, b *backend) {
 
 // requireNothingFor checks that neither the mark nor the order update of
 // payment p is visible.
-func requireNothingFor(t *testing.T, db *sql.DB, store *hipopay.SQLStore, p string) {
+func requireNothingFor(t *testing.T, db *sql.DB, store *sqlstore.Store, p string) {
 	t.Helper()
 	processed, err := store.Processed(context.Background(), p)
 	require.NoError(t, err)
@@ -197,7 +197,7 @@ func TestPostgresStoreCommitFailureRecordsNothing(t *testing.T) {
 		if err := write(ctx, notificationFields(1)); err != nil {
 			return err
 		}
-		tx, _ := hipopay.TxFromContext(ctx)
+		tx, _ := sqlstore.TxFromContext(ctx)
 		_, err := tx.ExecContext(ctx, "INSERT INTO commit_guard VALUES (1), (1)") // checked at commit
 		return err
 	})
@@ -214,7 +214,7 @@ func TestPostgresCreateTableConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		store, err := hipopay.NewSQLStore(b.open(t))
+		store, err := sqlstore.New(b.open(t))
 		require.NoError(t, err)
 		wg.Add(1)
 		go func() {
@@ -243,7 +243,7 @@ func TestSQLStoreTableOption(t *testing.T) {
 				b = sqliteBackend(t)
 			}
 			db := b.open(t)
-			store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(b.dialect), hipopay.WithSQLTable("merchant_hipopay_marks"))
+			store, err := sqlstore.New(db, b.dialect, sqlstore.WithTable("merchant_hipopay_marks"))
 			require.NoError(t, err)
 			require.NoError(t, store.CreateTable(context.Background()))
 			ran, err := store.Process(context.Background(), paymentNo(1), func(context.Context) error { return nil })
@@ -265,9 +265,9 @@ func TestPostgresStoreTableSpellingsShareMarks(t *testing.T) {
 	db := b.open(t)
 	createOrders(t, b, db)
 	names := []string{"marks", "Marks", "MARKS", b.schema + ".marks", strings.ToUpper(b.schema) + ".Marks"}
-	stores := make([]*hipopay.SQLStore, len(names))
+	stores := make([]*sqlstore.Store, len(names))
 	for i, name := range names {
-		s, err := hipopay.NewSQLStore(b.open(t), hipopay.WithSQLTable(name))
+		s, err := sqlstore.New(b.open(t), sqlstore.WithTable(name))
 		require.NoError(t, err)
 		require.NoError(t, s.CreateTable(context.Background()))
 		stores[i] = s

@@ -5,9 +5,14 @@
 //
 //	notify-server -hipopay-key hipopay_callback_public.pem                   # SQLite, file:notifications.db
 //	notify-server -hipopay-key key.pem -db 'postgres://user:pass@db:5432/shop' -addr :8080
+//	notify-server -hipopay-key key.pem -db 'host=db user=shop password=... dbname=shop'
 //	notify-server -merchant-no 1000123 -merchant-key private.pem -sandbox   # HipoPay's embedded sandbox callback key
 //
-// It creates its tables at start, serves POST /hipopay/notify (and GET
+// -db is PostgreSQL when it is a postgres:// or postgresql:// URL or libpq's
+// keyword form (host=... dbname=...); SQLite only when it says so (sqlite:PATH,
+// file:PATH) or is a path (ending in .db, .sqlite or .sqlite3, or holding a
+// '/'), with no '=', '@' or '://'; anything else is refused. It checks its flags before
+// touching the database, creates its tables at start, serves POST /hipopay/notify (and GET
 // /healthz, which pings the database), and marks each paid order in the
 // table merchant_orders in the same transaction as the store's mark. On
 // SIGINT or SIGTERM it stops taking connections and waits up to 30 s for
@@ -29,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +44,7 @@ import (
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 func main() {
@@ -73,8 +80,8 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs := flag.NewFlagSet("notify-server", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on (\":8080\" for every interface)")
 	fs.StringVar(&c.path, "path", "/hipopay/notify", "path of the notify_url")
-	fs.StringVar(&c.db, "db", "file:notifications.db", "database: a SQLite file (file:NAME.db, one instance) or a PostgreSQL DSN (postgres://..., several instances)")
-	fs.StringVar(&c.table, "table", hipopay.DefaultSQLTable, "table of processed notifications")
+	fs.StringVar(&c.db, "db", "file:notifications.db", "database: PostgreSQL (postgres://..., or libpq's host=... dbname=...; several instances) or a SQLite file (sqlite:PATH, file:PATH, or a path ending in .db; one instance)")
+	fs.StringVar(&c.table, "table", sqlstore.DefaultTable, "table of processed notifications")
 	fs.StringVar(&c.hipopayKey, "hipopay-key", "", "PEM file of HipoPay's callback public key; without it, the SDK's embedded key (needs -merchant-no and -merchant-key)")
 	fs.StringVar(&c.merchantNo, "merchant-no", getenv("HIPOPAY_MERCHANT_NO"), "merchant number, to use the SDK's embedded HipoPay key through a Client ($HIPOPAY_MERCHANT_NO)")
 	fs.StringVar(&c.merchantKey, "merchant-key", getenv("HIPOPAY_PRIVATE_KEY"), "PEM file of the merchant's private key, with -merchant-no ($HIPOPAY_PRIVATE_KEY)")
@@ -88,41 +95,90 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	if c.hipopayKey == "" && (c.merchantNo == "" || c.merchantKey == "") {
 		return nil, errors.New("give -hipopay-key, or -merchant-no and -merchant-key to use the SDK's embedded HipoPay key")
 	}
+	if err := checkPath(c.path); err != nil {
+		return nil, err
+	}
+	if err := checkTable(c.table); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
-// openDatabase opens the -db database with the matching driver and dialect.
-// A SQLite DSN without pragmas gets a 5 s busy timeout and WAL mode.
-func openDatabase(dsn string) (*sql.DB, hipopay.SQLDialect, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open PostgreSQL: %w", err)
-		}
-		db.SetMaxOpenConns(20)
-		return db, hipopay.SQLDialectPostgres, nil
+// checkPath refuses a -path that http.ServeMux would panic on or never
+// match: empty, not starting with '/', a method or host pattern, a
+// wildcard, an unclean path, or the health check's own path.
+func checkPath(p string) (err error) {
+	switch {
+	case p == "":
+		return errors.New("-path is empty: give the path of your notify_url, e.g. /hipopay/notify")
+	case strings.ContainsAny(p, " \t\r\n"):
+		return fmt.Errorf("-path %q: a path only, no method or spaces (the server takes POST itself)", p)
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("-path %q must start with '/'", p)
+	case strings.ContainsAny(p, "{}"):
+		return fmt.Errorf("-path %q: no wildcards ({...}) in the notify path", p)
+	case p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/"):
+		return fmt.Errorf("-path %q is not a clean path (%s)", p, path.Clean(p))
+	case p == healthPath:
+		return fmt.Errorf("-path %q is the health check's path", p)
 	}
-	if !strings.Contains(dsn, "_pragma=") {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("-path %q: %v", p, r)
+		}
+	}()
+	http.NewServeMux().Handle(p, http.NotFoundHandler())
+	return nil
+}
+
+// checkTable refuses a -table that is the server's own table of orders,
+// in any spelling: the store's marks and the orders cannot share a table.
+func checkTable(table string) error {
+	name := strings.ToLower(table)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	if name == ordersTable {
+		return fmt.Errorf("-table %q is the table the server marks orders paid in (%s): choose another", table, ordersTable)
+	}
+	return nil
+}
+
+// openDatabase opens the -db database (see parseDSN). A SQLite DSN without
+// pragmas gets a 5 s busy timeout and WAL mode.
+func openDatabase(d *database) (*sql.DB, error) {
+	dsn := d.dsn
+	if d.dialect == sqlstore.SQLite && !strings.Contains(dsn, "_pragma=") {
 		sep := "?"
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
 		dsn += sep + "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open SQLite: %w", err)
+		return nil, fmt.Errorf("open %s: %w", d.dialect, err)
 	}
-	return db, hipopay.SQLDialectSQLite, nil
+	if d.dialect == sqlstore.Postgres {
+		db.SetMaxOpenConns(20)
+	}
+	return db, nil
 }
 
+// ordersTable is the example merchant's table of orders; healthPath the
+// health check's path.
+const (
+	ordersTable = "merchant_orders"
+	healthPath  = "/healthz"
+)
+
 // ordersDDL is the example merchant's table of orders.
-func ordersDDL(d hipopay.SQLDialect) string {
+func ordersDDL(d sqlstore.Dialect) string {
 	paidAt := "TIMESTAMPTZ"
-	if d == hipopay.SQLDialectSQLite {
+	if d == sqlstore.SQLite {
 		paidAt = "TEXT"
 	}
-	return `CREATE TABLE IF NOT EXISTS merchant_orders (
+	return `CREATE TABLE IF NOT EXISTS ` + ordersTable + ` (
     out_trade_id TEXT PRIMARY KEY,
     status       TEXT NOT NULL,
     payment_no   TEXT NOT NULL,
@@ -136,16 +192,16 @@ func ordersDDL(d hipopay.SQLDialect) string {
 // paid in the store's transaction, so that the order and the store's mark
 // commit together. A real merchant would update an order it created when
 // placing it, and check that the amount and currency are what it charged.
-func markOrderPaid(d hipopay.SQLDialect) hipopay.NotificationFunc {
-	q := `INSERT INTO merchant_orders (out_trade_id, status, payment_no, amount, currency, paid_at)
+func markOrderPaid(d sqlstore.Dialect) hipopay.NotificationFunc {
+	q := `INSERT INTO ` + ordersTable + ` (out_trade_id, status, payment_no, amount, currency, paid_at)
 VALUES ($1, 'PAID', $2, $3, $4, $5)
 ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.payment_no,
     amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at`
-	if d == hipopay.SQLDialectSQLite {
+	if d == sqlstore.SQLite {
 		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?", "$5", "?").Replace(q)
 	}
 	return func(ctx context.Context, n *hipopay.PaymentNotification) error {
-		tx, ok := hipopay.TxFromContext(ctx)
+		tx, ok := sqlstore.TxFromContext(ctx)
 		if !ok {
 			return errors.New("no database transaction in the context")
 		}
@@ -156,7 +212,7 @@ ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.
 			return fmt.Errorf("payment %s: no out_trade_id", n.PaymentNo)
 		}
 		var paidAt any = n.FinishTime.UTC()
-		if d == hipopay.SQLDialectSQLite {
+		if d == sqlstore.SQLite {
 			paidAt = n.FinishTime.UTC().Format(time.RFC3339)
 		}
 		if _, err := tx.ExecContext(ctx, q, n.OutTradeID, n.PaymentNo, n.Amount, string(n.Currency), paidAt); err != nil {
@@ -167,7 +223,7 @@ ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.
 }
 
 // newHandler wires the SDK's notification handler to store.
-func newHandler(c *config, store *hipopay.SQLStore, fn hipopay.NotificationFunc, logger *slog.Logger) (http.Handler, error) {
+func newHandler(c *config, store *sqlstore.Store, fn hipopay.NotificationFunc, logger *slog.Logger) (http.Handler, error) {
 	opts := []hipopay.HandlerOption{hipopay.WithStore(store), hipopay.WithHandlerLogger(logger)}
 	var pub *rsa.PublicKey
 	if c.hipopayKey != "" {
@@ -207,22 +263,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if err != nil {
 		return err
 	}
-	db, dialect, err := openDatabase(c.db)
+	d, err := parseDSN(c.db)
+	if err != nil {
+		return err
+	}
+	dialect := d.dialect
+	db, err := openDatabase(d) // sql.Open: no connection yet
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	store, err := hipopay.NewSQLStore(db, hipopay.WithSQLDialect(dialect), hipopay.WithSQLTable(c.table))
+	store, err := sqlstore.New(db, dialect, sqlstore.WithTable(c.table))
 	if err != nil {
 		return err
 	}
+	logger.Info("notify-server database", d.logAttrs...)
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := store.CreateTable(setupCtx); err != nil {
 		return err
 	}
 	if _, err := db.ExecContext(setupCtx, ordersDDL(dialect)); err != nil {
-		return fmt.Errorf("create merchant_orders: %w", err)
+		return fmt.Errorf("create %s: %w", ordersTable, err)
 	}
 
 	h, err := newHandler(c, store, markOrderPaid(dialect), logger)
@@ -231,7 +293,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	}
 	mux := http.NewServeMux()
 	mux.Handle(c.path, h)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+healthPath, func(w http.ResponseWriter, r *http.Request) {
 		pingCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := db.PingContext(pingCtx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +20,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
 const testKey = "../../testdata/fake_hipopay_public.pem"
+
+// testdata returns the absolute path of a file of integration/testdata,
+// whatever the working folder (some tests change it).
+func testdata(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", name)
+}
 
 // noEnv is an empty environment, whatever the test's own.
 func noEnv(string) string { return "" }
@@ -35,7 +44,7 @@ func startServer(t *testing.T, args ...string) string {
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-hipopay-key", testKey}, args...), noEnv, logger, func(a string) { addr <- a })
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-hipopay-key", testdata("fake_hipopay_public.pem")}, args...), noEnv, logger, func(a string) { addr <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -67,7 +76,7 @@ func deliver(t *testing.T, notifyURL, orderID string, attempt int) (int, string)
 // deliverStatus is deliver for a notification of the given status.
 func deliverStatus(t *testing.T, notifyURL, orderID, status string, attempt int) (int, string) {
 	t.Helper()
-	key, err := hipopay.LoadPrivateKey("../../testdata/fake_hipopay_private.pem")
+	key, err := hipopay.LoadPrivateKey(testdata("fake_hipopay_private.pem"))
 	require.NoError(t, err)
 	signer, err := hipopay.NewSigner(key)
 	require.NoError(t, err)
@@ -175,7 +184,7 @@ func TestNotifyServerPostgresTwoInstances(t *testing.T) {
 	wg.Wait()
 	var orders, marks int
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE status = 'PAID'").Scan(&orders))
-	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+hipopay.DefaultSQLTable).Scan(&marks))
+	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+sqlstore.DefaultTable).Scan(&marks))
 	assert.Equal(t, 10, orders)
 	assert.Equal(t, 10, marks)
 }
@@ -190,7 +199,7 @@ func TestNotifyServerRefusesBadFlags(t *testing.T) {
 		assert.Error(t, err, "%q", args)
 	}
 	err := run(context.Background(), []string{"-hipopay-key", testKey, "-table", "bad;name", "-db", "file:" + filepath.Join(t.TempDir(), "x.db")}, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	assert.ErrorContains(t, err, "WithSQLTable")
+	assert.ErrorContains(t, err, "WithTable")
 }
 
 // TestNotifyServerThroughClient wires the handler through a Client (the

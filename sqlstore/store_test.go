@@ -1,4 +1,4 @@
-package hipopay
+package sqlstore
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The SQL store against a scripted database/sql driver: the order of
+// The store against a scripted database/sql driver: the order of
 // statements, rollback on error and panic, and a failing commit. The real
 // databases (PostgreSQL, SQLite) are exercised in the integration module,
 // the only place a driver may be imported.
@@ -28,7 +28,9 @@ type fakeSQL struct {
 	marked     map[string]bool // committed marks
 	connectErr error
 	commitErr  error
-	execErr    map[string]error // by statement prefix
+	execErr    map[string]error // by a part of the statement
+	schema     string           // what current_schema() answers
+	persist    string           // what relpersistence answers ("p" unless set)
 }
 
 func (f *fakeSQL) record(s string) {
@@ -96,13 +98,13 @@ func (c *fakeConn) Rollback() error {
 
 func (c *fakeConn) ExecContext(_ context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.f.record(query)
-	for prefix, err := range c.f.execErr {
-		if strings.HasPrefix(query, prefix) {
+	for part, err := range c.f.execErr {
+		if strings.Contains(query, part) {
 			return nil, err
 		}
 	}
-	if strings.HasPrefix(query, "INSERT") {
-		p := args[0].Value.(string)
+	if strings.Contains(query, "INSERT INTO") {
+		p := args[len(args)-1].Value.(string) // the mark is the last argument
 		c.f.mu.Lock()
 		dup := c.f.marked[p]
 		c.f.mu.Unlock()
@@ -118,12 +120,24 @@ func (c *fakeConn) ExecContext(_ context.Context, query string, args []driver.Na
 func (c *fakeConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.f.record(query)
 	c.f.mu.Lock()
-	found := c.f.marked[args[0].Value.(string)]
-	c.f.mu.Unlock()
-	return &fakeRows{left: found}, nil
+	defer c.f.mu.Unlock()
+	switch {
+	case query == "SELECT current_schema()":
+		return &fakeRows{left: true, value: c.f.schema}, nil
+	case strings.HasPrefix(query, "SELECT relpersistence"):
+		p := c.f.persist
+		if p == "" {
+			p = "p"
+		}
+		return &fakeRows{left: true, value: p}, nil
+	}
+	return &fakeRows{left: c.f.marked[args[0].Value.(string)], value: int64(1)}, nil
 }
 
-type fakeRows struct{ left bool }
+type fakeRows struct {
+	left  bool
+	value driver.Value
+}
 
 func (r *fakeRows) Columns() []string { return []string{"one"} }
 func (r *fakeRows) Close() error      { return nil }
@@ -132,40 +146,40 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 		return io.EOF
 	}
 	r.left = false
-	dest[0] = int64(1)
+	dest[0] = r.value
 	return nil
 }
 
-func newFakeStore(t *testing.T, opts ...SQLStoreOption) (*SQLStore, *fakeSQL) {
+func newFakeStore(t *testing.T, opts ...Option) (*Store, *fakeSQL) {
 	t.Helper()
-	f := &fakeSQL{marked: map[string]bool{}, execErr: map[string]error{}}
+	f := &fakeSQL{marked: map[string]bool{}, execErr: map[string]error{}, schema: "public"}
 	db := sql.OpenDB(f)
 	t.Cleanup(func() { db.Close() })
-	s, err := NewSQLStore(db, opts...)
+	s, err := New(db, opts...)
 	require.NoError(t, err)
 	return s, f
 }
 
-func TestNewSQLStoreRefusesBadInput(t *testing.T) {
-	_, err := NewSQLStore(nil)
+func TestNewRefusesBadInput(t *testing.T) {
+	_, err := New(nil)
 	assert.ErrorContains(t, err, "nil *sql.DB")
 
 	db := sql.OpenDB(&fakeSQL{})
 	defer db.Close()
-	_, err = NewSQLStore(db, WithSQLDialect(SQLDialect(7)))
+	_, err = New(db, Dialect(7))
 	assert.ErrorContains(t, err, "unknown dialect")
 
-	s, err := NewSQLStore(db)
+	s, err := New(db)
 	require.NoError(t, err)
-	assert.Equal(t, SQLDialectPostgres, s.Dialect())
-	assert.Equal(t, DefaultSQLTable, s.Table())
+	assert.Equal(t, Postgres, s.Dialect())
+	assert.Equal(t, DefaultTable, s.Table())
 }
 
-func TestWithSQLTableValidatesTheName(t *testing.T) {
+func TestWithTableValidatesTheName(t *testing.T) {
 	db := sql.OpenDB(&fakeSQL{})
 	defer db.Close()
 	for _, name := range []string{"a", "_x1", "hipopay_marks", "Payments.Marks", strings.Repeat("a", 63) + "." + strings.Repeat("b", 63)} {
-		s, err := NewSQLStore(db, WithSQLTable(name))
+		s, err := New(db, WithTable(name))
 		if assert.NoError(t, err, name) {
 			assert.Equal(t, name, s.Table())
 		}
@@ -174,30 +188,30 @@ func TestWithSQLTableValidatesTheName(t *testing.T) {
 		"", "1a", "a.1b", "a-b", "a b", "a;DROP TABLE x", `"a"`, "a.b.c", ".a", "a.", "a..b",
 		"tbl--", "é", strings.Repeat("a", 64),
 	} {
-		_, err := NewSQLStore(db, WithSQLTable(name))
-		assert.ErrorContains(t, err, "WithSQLTable", "%q", name)
+		_, err := New(db, WithTable(name))
+		assert.ErrorContains(t, err, "WithTable", "%q", name)
 	}
 }
 
-func TestSQLStoreSchema(t *testing.T) {
+func TestStoreSchema(t *testing.T) {
 	db := sql.OpenDB(&fakeSQL{})
 	defer db.Close()
-	pg, err := NewSQLStore(db, WithSQLTable("marks"))
+	pg, err := New(db, WithTable("marks"))
 	require.NoError(t, err)
 	assert.Equal(t, "CREATE TABLE IF NOT EXISTS marks (\n"+
 		"    payment_no   TEXT PRIMARY KEY,\n"+
 		"    processed_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"+
 		")", pg.Schema())
-	lite, err := NewSQLStore(db, WithSQLDialect(SQLDialectSQLite))
+	lite, err := New(db, SQLite)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(lite.Schema(), "CREATE TABLE IF NOT EXISTS hipopay_processed_notifications (\n"), lite.Schema())
 	assert.Contains(t, lite.Schema(), "DEFAULT CURRENT_TIMESTAMP")
-	assert.Equal(t, "postgres", SQLDialectPostgres.String())
-	assert.Equal(t, "sqlite", SQLDialectSQLite.String())
+	assert.Equal(t, "postgres", Postgres.String())
+	assert.Equal(t, "sqlite", SQLite.String())
 }
 
-func TestSQLStorePostgresStatements(t *testing.T) {
-	s, f := newFakeStore(t, WithSQLTable("marks"))
+func TestStorePostgresStatements(t *testing.T) {
+	s, f := newFakeStore(t, WithTable("marks"))
 	ctx := context.Background()
 
 	var sawTx bool
@@ -212,8 +226,7 @@ func TestSQLStorePostgresStatements(t *testing.T) {
 	// processing exactly-once.
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
-		"SELECT pg_advisory_xact_lock($1)",
-		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
+		"WITH lock AS (SELECT pg_advisory_xact_lock($1)) INSERT INTO marks (payment_no, processed_at) SELECT $2, now() FROM lock ON CONFLICT (payment_no) DO NOTHING",
 		"COMMIT",
 	}, f.steps())
 
@@ -223,8 +236,7 @@ func TestSQLStorePostgresStatements(t *testing.T) {
 	assert.False(t, ran)
 	assert.Equal(t, []string{
 		"BEGIN Read Committed",
-		"SELECT pg_advisory_xact_lock($1)",
-		"INSERT INTO marks (payment_no, processed_at) VALUES ($1, now()) ON CONFLICT (payment_no) DO NOTHING",
+		"WITH lock AS (SELECT pg_advisory_xact_lock($1)) INSERT INTO marks (payment_no, processed_at) SELECT $2, now() FROM lock ON CONFLICT (payment_no) DO NOTHING",
 		"ROLLBACK",
 	}, f.steps())
 
@@ -236,8 +248,8 @@ func TestSQLStorePostgresStatements(t *testing.T) {
 	assert.False(t, processed)
 }
 
-func TestSQLStoreSQLiteStatements(t *testing.T) {
-	s, f := newFakeStore(t, WithSQLDialect(SQLDialectSQLite))
+func TestStoreSQLiteStatements(t *testing.T) {
+	s, f := newFakeStore(t, SQLite)
 	ctx := context.Background()
 	ran, err := s.Process(ctx, "P1", func(context.Context) error { return nil })
 	require.NoError(t, err)
@@ -255,10 +267,10 @@ func TestSQLStoreSQLiteStatements(t *testing.T) {
 	assert.Equal(t, "ROLLBACK", f.steps()[len(f.steps())-1])
 }
 
-func TestSQLStoreFailingFnRollsBack(t *testing.T) {
-	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+func TestStoreFailingFnRollsBack(t *testing.T) {
+	for _, d := range []Dialect{Postgres, SQLite} {
 		t.Run(d.String(), func(t *testing.T) {
-			s, f := newFakeStore(t, WithSQLDialect(d))
+			s, f := newFakeStore(t, d)
 			boom := errors.New("order service down")
 			ran, err := s.Process(context.Background(), "P1", func(context.Context) error { return boom })
 			assert.True(t, ran)
@@ -274,10 +286,10 @@ func TestSQLStoreFailingFnRollsBack(t *testing.T) {
 	}
 }
 
-func TestSQLStorePanickingFnRollsBackAndPanicGoesOn(t *testing.T) {
-	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+func TestStorePanickingFnRollsBackAndPanicGoesOn(t *testing.T) {
+	for _, d := range []Dialect{Postgres, SQLite} {
 		t.Run(d.String(), func(t *testing.T) {
-			s, f := newFakeStore(t, WithSQLDialect(d))
+			s, f := newFakeStore(t, d)
 			func() {
 				defer func() { assert.Equal(t, "fn blew up", recover()) }()
 				_, _ = s.Process(context.Background(), "P1", func(context.Context) error { panic("fn blew up") })
@@ -295,7 +307,7 @@ func TestSQLStorePanickingFnRollsBackAndPanicGoesOn(t *testing.T) {
 	}
 }
 
-func TestSQLStoreCommitFailureRecordsNothing(t *testing.T) {
+func TestStoreCommitFailureRecordsNothing(t *testing.T) {
 	s, f := newFakeStore(t)
 	commitErr := errors.New("connection reset")
 	f.commitErr = commitErr
@@ -306,7 +318,7 @@ func TestSQLStoreCommitFailureRecordsNothing(t *testing.T) {
 	assert.False(t, f.marked["P1"])
 }
 
-func TestSQLStoreDatabaseFailures(t *testing.T) {
+func TestStoreDatabaseFailures(t *testing.T) {
 	down := errors.New("connection refused")
 	s, f := newFakeStore(t)
 	f.connectErr = down
@@ -321,7 +333,7 @@ func TestSQLStoreDatabaseFailures(t *testing.T) {
 
 	s, f = newFakeStore(t)
 	lockErr := errors.New("lock timeout")
-	f.execErr["SELECT pg_advisory_xact_lock"] = lockErr
+	f.execErr["pg_advisory_xact_lock"] = lockErr
 	ran, err = s.Process(context.Background(), "P1", func(context.Context) error { called = true; return nil })
 	assert.False(t, ran)
 	assert.False(t, called)
@@ -330,10 +342,10 @@ func TestSQLStoreDatabaseFailures(t *testing.T) {
 
 	// The mark is written before fn: failing to write it, fn is not
 	// called.
-	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
-		s, f = newFakeStore(t, WithSQLDialect(d))
+	for _, d := range []Dialect{Postgres, SQLite} {
+		s, f = newFakeStore(t, d)
 		markErr := errors.New("permission denied")
-		f.execErr["INSERT"] = markErr
+		f.execErr["INSERT INTO"] = markErr
 		called = false
 		ran, err = s.Process(context.Background(), "P1", func(context.Context) error { called = true; return nil })
 		assert.False(t, ran, d)
@@ -343,18 +355,18 @@ func TestSQLStoreDatabaseFailures(t *testing.T) {
 	}
 }
 
-func TestSQLStoreKeysWithZeroBytes(t *testing.T) {
+func TestStoreKeysWithZeroBytes(t *testing.T) {
 	// The handler's key of a non-PAID notification has a zero byte, which
 	// PostgreSQL's text cannot hold: it is written %00 ('%' as %25), and
 	// a payment number is written as it is.
-	assert.Equal(t, "2023111418154204114199308", sqlMarkKey("2023111418154204114199308"))
-	assert.Equal(t, "P1%00CLOSED", sqlMarkKey("P1\x00CLOSED"))
-	assert.Equal(t, "a%2500b%00", sqlMarkKey("a%00b\x00"))
-	assert.NotEqual(t, sqlMarkKey("P1%00CLOSED"), sqlMarkKey("P1\x00CLOSED"))
+	assert.Equal(t, "2023111418154204114199308", markKey("2023111418154204114199308"))
+	assert.Equal(t, "P1%00CLOSED", markKey("P1\x00CLOSED"))
+	assert.Equal(t, "a%2500b%00", markKey("a%00b\x00"))
+	assert.NotEqual(t, markKey("P1%00CLOSED"), markKey("P1\x00CLOSED"))
 
-	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+	for _, d := range []Dialect{Postgres, SQLite} {
 		t.Run(d.String(), func(t *testing.T) {
-			s, f := newFakeStore(t, WithSQLDialect(d))
+			s, f := newFakeStore(t, d)
 			ctx := context.Background()
 			ran, err := s.Process(ctx, "P1\x00CLOSED", func(context.Context) error { return nil })
 			require.NoError(t, err)
@@ -373,29 +385,44 @@ func TestSQLStoreKeysWithZeroBytes(t *testing.T) {
 	}
 }
 
-func TestSQLStoreRefusesEmptyPaymentAndNilFn(t *testing.T) {
+func TestStoreRefusesEmptyPaymentAndNilFn(t *testing.T) {
 	s, f := newFakeStore(t)
 	_, err := s.Process(context.Background(), "", func(context.Context) error { t.Error("fn called"); return nil })
-	assert.ErrorContains(t, err, "empty payment number")
+	assert.ErrorContains(t, err, "empty key")
 	_, err = s.Process(context.Background(), "P1", nil)
 	assert.ErrorContains(t, err, "nil function")
 	assert.Empty(t, f.steps())
 }
 
-func TestSQLStoreCreateTable(t *testing.T) {
+func TestStoreCreateTable(t *testing.T) {
 	s, f := newFakeStore(t)
 	require.NoError(t, s.CreateTable(context.Background()))
-	assert.Equal(t, []string{"BEGIN Default", "SELECT pg_advisory_xact_lock($1)", s.Schema(), "COMMIT"}, f.steps())
+	assert.Equal(t, []string{
+		"BEGIN Default",
+		"SELECT current_schema()",
+		"SELECT pg_advisory_xact_lock($1)",
+		s.Schema(),
+		"SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1)",
+		"COMMIT",
+	}, f.steps())
 
-	s, f = newFakeStore(t, WithSQLDialect(SQLDialectSQLite))
+	// The name resolved to a temporary table: refused, rolled back.
+	s, f = newFakeStore(t)
+	f.persist = "t"
+	err := s.CreateTable(context.Background())
+	assert.ErrorContains(t, err, "temporary")
+	assert.Equal(t, "ROLLBACK", f.steps()[len(f.steps())-1])
+	assert.NotContains(t, f.steps(), "COMMIT")
+
+	s, f = newFakeStore(t, SQLite)
 	require.NoError(t, s.CreateTable(context.Background()))
 	assert.Equal(t, []string{s.Schema()}, f.steps())
 }
 
-func TestSQLStoreWaitEndsWithContext(t *testing.T) {
-	for _, d := range []SQLDialect{SQLDialectPostgres, SQLDialectSQLite} {
+func TestStoreWaitEndsWithContext(t *testing.T) {
+	for _, d := range []Dialect{Postgres, SQLite} {
 		t.Run(d.String(), func(t *testing.T) {
-			s, _ := newFakeStore(t, WithSQLDialect(d))
+			s, _ := newFakeStore(t, d)
 			inside := make(chan struct{})
 			release := make(chan struct{})
 			done := make(chan struct{})
@@ -428,14 +455,36 @@ func TestTxFromContextOutsideAStore(t *testing.T) {
 	assert.Nil(t, tx)
 }
 
-func TestSQLLockKey(t *testing.T) {
+func TestLockKey(t *testing.T) {
 	// FNV-1a 64 of "t\x00p", computed by hand from the FNV definition.
 	h := uint64(14695981039346656037)
 	for _, c := range []byte("t\x00p") {
 		h ^= uint64(c)
 		h *= 1099511628211
 	}
-	assert.Equal(t, int64(h), sqlLockKey("t", "p"))
-	assert.NotEqual(t, sqlLockKey("t", "p1"), sqlLockKey("t", "p2"))
-	assert.NotEqual(t, sqlLockKey("t1", "p"), sqlLockKey("t2", "p"))
+	assert.Equal(t, int64(h), lockKey("t", "p"))
+	assert.NotEqual(t, lockKey("t", "p1"), lockKey("t", "p2"))
+	assert.NotEqual(t, lockKey("t1", "p"), lockKey("t2", "p"))
+}
+
+// TestStoreRefusesKeysWithAmpersand: HipoPay's values never hold '&', so a
+// key that does comes from a notification re-cut out of another one's
+// signed string. The store refuses it before touching the database.
+func TestStoreRefusesKeysWithAmpersand(t *testing.T) {
+	for _, d := range []Dialect{Postgres, SQLite} {
+		t.Run(d.String(), func(t *testing.T) {
+			s, f := newFakeStore(t, d)
+			for _, key := range []string{"P1&settle_currency=HKD", "&", "P1\x00CLOSED&status=PAID"} {
+				ran, err := s.Process(context.Background(), key, func(context.Context) error {
+					t.Errorf("fn called for %q", key)
+					return nil
+				})
+				assert.False(t, ran, "%q", key)
+				assert.ErrorContains(t, err, "'&'", "%q", key)
+				_, err = s.Processed(context.Background(), key)
+				assert.ErrorContains(t, err, "'&'", "%q", key)
+			}
+			assert.Empty(t, f.steps(), "nothing reached the database")
+		})
+	}
 }
