@@ -199,3 +199,32 @@ func TestKeygenDir(t *testing.T) {
 	assert.Contains(t, errOut, "warning: ")
 	assert.Contains(t, errOut, "inside the git repository "+repo)
 }
+
+// TestUsageNeverPrintsSecrets: a key given as PEM text in
+// HIPOPAY_PRIVATE_KEY and a buyer's identity in HIPOPAY_CERT_ID and
+// HIPOPAY_BUYER_NAME never appear in any command's usage text, whether
+// asked for (-h) or printed after a usage error.
+func TestUsageNeverPrintsSecrets(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	clearEnv(t)
+	t.Setenv("HIPOPAY_PRIVATE_KEY", pemText)
+	t.Setenv("HIPOPAY_CERT_ID", "11010119900307777X")
+	t.Setenv("HIPOPAY_BUYER_NAME", "李小明")
+	secrets := []string{"BEGIN PRIVATE KEY", pemText[40:80], "11010119900307777X", "李小明", `\u674e`}
+	for name := range commands() {
+		runs := [][]string{{name, "-h"}, {name, "-no-such-flag"}}
+		if name != "mock" && name != "verify-notification" { // these two start a server or read stdin
+			runs = append(runs, []string{name}) // a usage error: missing flags
+		}
+		for _, args := range runs {
+			_, out, errOut := runCLI(t, args...)
+			for _, s := range secrets {
+				assert.NotContains(t, out+errOut, s, "%v", args)
+			}
+		}
+	}
+}

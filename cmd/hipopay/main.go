@@ -203,10 +203,25 @@ func newFlagSet(name, args string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hipopay %s [flags] %s\n\n%s.\n\nFlags:\n", name, args, commands()[name].summary)
+		hideEnvironmentDefaults(fs)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\n"+exitStatusHelp)
 	}
 	return fs
+}
+
+// hideEnvironmentDefaults keeps the values a flag took from the
+// environment ("default $HIPOPAY_..." in its usage) out of the usage text:
+// HIPOPAY_PRIVATE_KEY may hold the key itself, HIPOPAY_CERT_ID and
+// HIPOPAY_BUYER_NAME a buyer's identity.
+func hideEnvironmentDefaults(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if g, ok := f.Value.(flag.Getter); ok && strings.Contains(f.Usage, "default $") {
+			if _, isString := g.Get().(string); isString {
+				f.DefValue = ""
+			}
+		}
+	})
 }
 
 // parseFlags parses args, mapping the flag package's errors to errUsage.
