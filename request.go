@@ -191,7 +191,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 	}
 	red := append(redactor(nil), cl.secrets...)
 	canon := canonicalQuery(cl.params, true)
-	if cl.rawTilde || c.rawTilde.Load() {
+	if cl.rawTilde || c.rawTilde.Load() { // do fixes cl.rawTilde; stream takes the learned rule
 		canon = canonicalQueryTildeKept(cl.params)
 	}
 	for attempt := 1; ; attempt++ {

@@ -18,8 +18,12 @@ import (
 // do sends cl and decodes the "response" object of a successful answer
 // into out (see doOnce), learning HipoPay's encoding of '~' on the way.
 func (c *Client) do(ctx context.Context, cl call, out any) (*envelope, error) {
+	// The rule this attempt signs by is fixed here: a request signed with
+	// %7E and refused is re-sent raw even when another goroutine has learned
+	// the raw rule meanwhile.
+	cl.rawTilde = cl.rawTilde || c.rawTilde.Load()
 	env, err := c.doOnce(ctx, cl, out)
-	if !errors.Is(err, ErrIllegalSecurityProfile) || c.rawTilde.Load() || !hasTilde(cl.params) {
+	if !errors.Is(err, ErrIllegalSecurityProfile) || cl.rawTilde || !hasTilde(cl.params) {
 		return env, err
 	}
 	cl.rawTilde = true

@@ -108,3 +108,36 @@ func TestTildeAgainstTheDocumentedFake(t *testing.T) {
 		assert.Equal(t, []string{"ok"}, log.take(), "accepted at the first try")
 	}
 }
+
+// Several '~' orders at once on a new client against a raw-tilde fake:
+// each is sent at most twice (refused, then accepted), and every one
+// succeeds, whichever goroutine learns the rule first.
+func TestTildeLearnedConcurrently(t *testing.T) {
+	srv := hipopaytest.NewServer(hipopaytest.WithRawTilde())
+	defer srv.Close()
+	log := &answerLog{}
+	c := srv.Client(hipopay.WithHTTPClient(&http.Client{Transport: log}))
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.PlaceOrder(context.Background(), tildeOrder("C~"+string(rune('a'+i)), "tea~green"))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "order %d", i)
+	}
+	answers := log.take()
+	ok := 0
+	for _, a := range answers {
+		if a == "ok" {
+			ok++
+		}
+	}
+	assert.Equal(t, n, ok)
+	assert.LessOrEqual(t, len(answers), 2*n)
+}
