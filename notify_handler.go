@@ -291,7 +291,7 @@ func paymentMismatch(n *PaymentNotification, p *Payment) string {
 		return fmt.Sprintf("the notification's status is %.20q, not PAID", n.Status)
 	case p.Status != PaymentStatusPaid:
 		return fmt.Sprintf("HipoPay reports it %.20q, not PAID", p.Status)
-	case p.PaymentNo != "" && p.PaymentNo != n.PaymentNo:
+	case p.PaymentNo != n.PaymentNo:
 		return fmt.Sprintf("HipoPay answered for payment %.40q", p.PaymentNo)
 	case p.OutTradeID != n.OutTradeID:
 		return fmt.Sprintf("out_trade_id %.64q, HipoPay reports %.64q", n.OutTradeID, p.OutTradeID)
@@ -304,12 +304,13 @@ func paymentMismatch(n *PaymentNotification, p *Payment) string {
 }
 
 // equalAmounts compares two decimal amounts of currency c as minor units
-// ("1.5" is "1.50"); amounts that do not parse must be equal text.
+// ("1.5" is "1.50"); amounts that do not parse must be equal, non-empty
+// text.
 func equalAmounts(a, b string, c Currency) bool {
 	ma, errA := ParseAmount(a, c)
 	mb, errB := ParseAmount(b, c)
 	if errA != nil || errB != nil {
-		return a == b
+		return a != "" && a == b
 	}
 	return ma == mb
 }
