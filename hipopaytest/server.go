@@ -181,24 +181,13 @@ func WithNotifyTimeout(d time.Duration) Option {
 	}
 }
 
-// WithNotifyClient sets the HTTP client notifications are delivered with,
-// instead of the server's own (which trusts only the system's root
-// certificates). Give it a client that trusts your notify_url's
-// certificate, e.g. that of an httptest.NewTLSServer:
-//
-//	notify := httptest.NewTLSServer(hipopay.NewNotificationHandler(&hipopayKey.PublicKey, fn))
-//	defer notify.Close()
-//	srv := hipopaytest.NewServer(hipopaytest.WithHipoPayKey(hipopayKey), hipopaytest.WithNotifyClient(notify.Client()))
-//
-// (The handler exists before the server: choose the key the server signs
-// with, hipopayKey, beforehand with WithHipoPayKey.)
-//
-// Its Transport (TLS configuration, proxy, connection pool) and Jar are
-// used; the server still never follows a redirect (HipoPay posts to
-// notify_url as given, a redirect is an answer that is not "success") and
-// still bounds each delivery by WithNotifyTimeout, besides the client's own
-// Timeout. The client stays the caller's: Close leaves its connections
-// alone.
+// WithNotifyClient delivers notifications with c instead of the server's
+// own client, which trusts only the system's root certificates: give it a
+// client that trusts your notify_url's certificate, such as an
+// httptest.NewTLSServer's (see the example). Its Transport and Jar are
+// used; the server still never follows a redirect and still bounds each
+// delivery by [WithNotifyTimeout]. Close leaves c's connections alone. A
+// nil c makes [NewServer] panic.
 func WithNotifyClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {
