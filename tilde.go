@@ -17,7 +17,7 @@ import (
 
 // do sends cl and decodes the "response" object of a successful answer
 // into out (see doOnce), learning HipoPay's encoding of '~' on the way.
-func (c *Client) do(ctx context.Context, cl call, out any) (*envelope, error) {
+func (c *Client) do(ctx context.Context, cl call, out any) (*reply, error) {
 	env, err := c.doOnce(ctx, cl, out)
 	if !errors.Is(err, ErrIllegalSecurityProfile) || c.rawTilde.Load() || !hasTilde(cl.params) {
 		return env, err

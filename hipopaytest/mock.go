@@ -71,7 +71,7 @@ func (m *mockEndpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	serve := m.routes[r.Method+" "+name]
 	if serve == nil {
-		writeAnswer(w, jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + name}))
+		writeAnswer(w, jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + name}))
 		return
 	}
 	params, a := readParams(r)

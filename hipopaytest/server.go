@@ -556,19 +556,11 @@ type answer struct {
 	body        []byte
 }
 
-// envelope is HipoPay's JSON answer.
-type envelope struct {
-	IsSuccess     bool   `json:"is_success"`
-	Response      any    `json:"response,omitempty"`
-	Error         string `json:"error,omitempty"`
-	ErrorMessage  string `json:"error_message,omitempty"`
-	ReturnMessage string `json:"return_message,omitempty"`
-}
-
-func jsonAnswer(status int, v any) answer {
-	b, err := json.Marshal(v)
+// jsonAnswer answers env, HipoPay's JSON answer, with the HTTP status.
+func jsonAnswer(status int, env hipopay.Envelope) answer {
+	b, err := json.Marshal(env)
 	if err != nil {
-		// Only the server's own structs are marshalled: cannot happen.
+		// Only a response that marshalled already: cannot happen.
 		b = []byte(`{"is_success": false, "error": "SYSTEM_ERROR", "error_message": "encoding the answer failed"}`)
 		status = http.StatusInternalServerError
 	}
@@ -576,12 +568,24 @@ func jsonAnswer(status int, v any) answer {
 }
 
 // success answers {"is_success": true, "response": v}.
-func success(v any) answer { return jsonAnswer(http.StatusOK, envelope{IsSuccess: true, Response: v}) }
+func success(v any) answer { return successWith(hipopay.Envelope{}, v) }
+
+// successWith answers env (its top-level fields) with is_success true and
+// v as its response, HTTP 200.
+func successWith(env hipopay.Envelope, v any) answer {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the server's own answer types are marshalled: cannot happen.
+		return jsonAnswer(http.StatusInternalServerError, hipopay.Envelope{Error: "SYSTEM_ERROR", ErrorMessage: "encoding the answer failed"})
+	}
+	env.IsSuccess, env.Response = true, b
+	return jsonAnswer(http.StatusOK, env)
+}
 
 // failure answers {"is_success": false, "error": code, "error_message": msg}
 // with HTTP 200, as HipoPay answers its business errors.
 func failure(code, msg string) answer {
-	return jsonAnswer(http.StatusOK, envelope{Error: code, ErrorMessage: msg})
+	return jsonAnswer(http.StatusOK, hipopay.Envelope{Error: code, ErrorMessage: msg})
 }
 
 func illegal(reason string) answer {
@@ -604,7 +608,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			writeAnswer(w, jsonAnswer(http.StatusInternalServerError,
-				envelope{Error: "SYSTEM_ERROR", ErrorMessage: "the fake HipoPay failed: " + fmt.Sprint(v)}))
+				hipopay.Envelope{Error: "SYSTEM_ERROR", ErrorMessage: "the fake HipoPay failed: " + fmt.Sprint(v)}))
 		}
 	}()
 	path := strings.TrimPrefix(r.URL.Path, "/")
@@ -652,9 +656,9 @@ func (s *Server) serveAPI(r *http.Request, path string) answer {
 	rt, ok, known := lookupRoute(r.Method, path)
 	if !ok {
 		if known {
-			return jsonAnswer(http.StatusMethodNotAllowed, envelope{Error: "METHOD_NOT_ALLOWED", ErrorMessage: r.Method + " is not allowed on " + path})
+			return jsonAnswer(http.StatusMethodNotAllowed, hipopay.Envelope{Error: "METHOD_NOT_ALLOWED", ErrorMessage: r.Method + " is not allowed on " + path})
 		}
-		return jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such endpoint: " + path})
+		return jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no such endpoint: " + path})
 	}
 	raw, a := readRawParams(r)
 	if a != nil {
@@ -690,7 +694,7 @@ func readRawParams(r *http.Request) (string, *answer) {
 		return "", &a
 	}
 	if len(b) > maxRequestBytes {
-		a := jsonAnswer(http.StatusRequestEntityTooLarge, envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
+		a := jsonAnswer(http.StatusRequestEntityTooLarge, hipopay.Envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
 		return "", &a
 	}
 	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
