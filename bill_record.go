@@ -69,9 +69,8 @@ func (k BillEntryKind) String() string {
 // number of that payment (out_trade_id).
 //
 // The strings of a record share one allocation: keeping any of them keeps
-// the text of its whole line. It marshals to one JSON object (what
-// `hipopay bill -format jsonl` prints): snake_case names, the time as
-// "2006-01-02 15:04:05" in UTC+8, empty cells left out.
+// the text of its whole line. In JSON (`hipopay bill -format jsonl`) the
+// time is "2006-01-02 15:04:05" in UTC+8 and empty cells are left out.
 type BillRecord struct {
 	Type                  string    `json:"type"` // "Collection via WeChat Pay", "Refund", ...
 	Time                  time.Time `json:"time"`
