@@ -15,7 +15,7 @@ import (
 // responseOf returns the "response" object of an answer body.
 func responseOf(t *testing.T, body string) json.RawMessage {
 	t.Helper()
-	var env envelope
+	var env Envelope
 	require.NoError(t, unmarshalLenient([]byte(body), &env))
 	return env.Response
 }

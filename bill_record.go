@@ -5,6 +5,8 @@
 package hipopay
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -67,25 +69,89 @@ func (k BillEntryKind) String() string {
 // number of that payment (out_trade_id).
 //
 // The strings of a record share one allocation: keeping any of them keeps
-// the text of its whole line.
+// the text of its whole line. In JSON (`hipopay bill -format jsonl`) the
+// time is "2006-01-02 15:04:05" in UTC+8 and empty cells are left out.
 type BillRecord struct {
-	Type                  string // "Collection via WeChat Pay", "Refund", ...
-	Time                  time.Time
-	OrderNo               string
-	ExternalOrderNo       string
-	Credit, Debit         Money
-	Balance               Money
-	TransactionAmount     Money
-	SettlementRate        string
-	ServiceFee            Money
-	RefundAmount          Money
-	RefundOrderNo         string
-	ExternalRefundOrderNo string
-	WithdrawalFee         Money
-	ConvertedCurrency     string
-	ConversionRate        string
-	AmountAfterConversion Money
-	PaymentChannel        string
+	Type                  string    `json:"type"` // "Collection via WeChat Pay", "Refund", ...
+	Time                  time.Time `json:"time"`
+	OrderNo               string    `json:"order_no,omitempty"`
+	ExternalOrderNo       string    `json:"external_order_no,omitempty"`
+	Credit                Money     `json:"credit"`
+	Debit                 Money     `json:"debit"`
+	Balance               Money     `json:"balance"`
+	TransactionAmount     Money     `json:"transaction_amount"`
+	SettlementRate        string    `json:"settlement_rate,omitempty"`
+	ServiceFee            Money     `json:"service_fee"`
+	RefundAmount          Money     `json:"refund_amount"`
+	RefundOrderNo         string    `json:"refund_order_no,omitempty"`
+	ExternalRefundOrderNo string    `json:"external_refund_order_no,omitempty"`
+	WithdrawalFee         Money     `json:"withdrawal_fee"`
+	ConvertedCurrency     string    `json:"converted_currency,omitempty"`
+	ConversionRate        string    `json:"conversion_rate,omitempty"`
+	AmountAfterConversion Money     `json:"amount_after_conversion"`
+	PaymentChannel        string    `json:"payment_channel,omitempty"`
+}
+
+type billRecordAlias BillRecord
+
+// billRecordJSON shadows BillRecord's time (UTC+8 text) and amounts with
+// pointers, so that an empty cell is left out.
+type billRecordJSON struct {
+	*billRecordAlias
+	Time                  *flexTime `json:"time,omitempty"`
+	Credit                *Money    `json:"credit,omitempty"`
+	Debit                 *Money    `json:"debit,omitempty"`
+	Balance               *Money    `json:"balance,omitempty"`
+	TransactionAmount     *Money    `json:"transaction_amount,omitempty"`
+	ServiceFee            *Money    `json:"service_fee,omitempty"`
+	RefundAmount          *Money    `json:"refund_amount,omitempty"`
+	WithdrawalFee         *Money    `json:"withdrawal_fee,omitempty"`
+	AmountAfterConversion *Money    `json:"amount_after_conversion,omitempty"`
+}
+
+// wireMoney is m as an optional wire field: nil (left out) when empty.
+func wireMoney(m Money) *Money {
+	if m.Value == "" {
+		return nil
+	}
+	return &m
+}
+
+// money is the decoded amount, empty when the field was absent.
+func money(m *Money) Money {
+	if m == nil {
+		return Money{}
+	}
+	return *m
+}
+
+// MarshalJSON writes the record as one JSON object: the time in UTC+8 as
+// "2006-01-02 15:04:05", amounts as {"value": "-0.99", "currency": "HKD"},
+// empty cells left out. It leaves '&', '<' and '>' as they are; the
+// calling encoder escapes them if it is set to.
+func (r BillRecord) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(billRecordJSON{billRecordAlias: (*billRecordAlias)(&r),
+		Time: wireTime(r.Time), Credit: wireMoney(r.Credit), Debit: wireMoney(r.Debit), Balance: wireMoney(r.Balance),
+		TransactionAmount: wireMoney(r.TransactionAmount), ServiceFee: wireMoney(r.ServiceFee),
+		RefundAmount: wireMoney(r.RefundAmount), WithdrawalFee: wireMoney(r.WithdrawalFee),
+		AmountAfterConversion: wireMoney(r.AmountAfterConversion)})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *BillRecord) UnmarshalJSON(b []byte) error {
+	w := billRecordJSON{billRecordAlias: (*billRecordAlias)(r)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	r.Time = w.Time.time()
+	r.Credit, r.Debit, r.Balance = money(w.Credit), money(w.Debit), money(w.Balance)
+	r.TransactionAmount, r.ServiceFee, r.RefundAmount = money(w.TransactionAmount), money(w.ServiceFee), money(w.RefundAmount)
+	r.WithdrawalFee, r.AmountAfterConversion = money(w.WithdrawalFee), money(w.AmountAfterConversion)
+	return nil
 }
 
 // Kind classifies r by its Type: [BillEntryPayment] for "Collection via

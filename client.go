@@ -180,9 +180,10 @@ func WithRetryBackoff(d time.Duration) Option {
 //
 // By default it calls [ProductionBaseURL], verifies notifications with
 // HipoPay's production callback key, and sends through a tuned clone of
-// [http.DefaultTransport] (that transport itself when something such as
-// httpmock replaced it) with a 30 s timeout. It refuses an empty merchant
-// number, a nil key or one under 2048 bits, and invalid options.
+// [http.DefaultTransport] with a 30 s timeout; while something such as
+// httpmock has replaced http.DefaultTransport (before or after NewClient),
+// it sends through that instead. It refuses an empty merchant number, a
+// nil key or one under 2048 bits, and invalid options.
 func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(merchantNo) == "" {
 		return nil, errors.New("hipopay: NewClient: merchant number is empty")
@@ -267,22 +268,55 @@ func CallbackPublicKey(sandbox bool) (*rsa.PublicKey, error) {
 // A redirect answer is an *APIError.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// newTransport is the default transport, built from http.DefaultTransport
-// when NewClient runs: a clone tuned to pool connections per host for
-// concurrent callers (Go's default keeps only 2 idle per host), TLS
-// settings untouched; or, when something else has replaced it (as
-// httpmock.Activate does), that transport as it is.
+// newTransport is the default transport: see defaultTransport.
 func newTransport() http.RoundTripper {
 	dt, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
-		return http.DefaultTransport
+		return &defaultTransport{}
 	}
 	t := dt.Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
 	t.ResponseHeaderTimeout = defaultTimeout
-	return t
+	return &defaultTransport{seen: dt, tuned: t}
+}
+
+// defaultTransport is the transport of a client built without
+// WithHTTPClient. It sends through a clone of http.DefaultTransport made
+// at NewClient and tuned to pool connections per host for concurrent
+// callers (Go's default keeps only 2 idle per host), TLS settings
+// untouched; but while http.DefaultTransport is not the value NewClient
+// saw (httpmock.Activate replaced it, even after NewClient), through
+// http.DefaultTransport as it is at send time.
+type defaultTransport struct {
+	seen  *http.Transport // http.DefaultTransport at NewClient; nil when it was no *http.Transport
+	tuned *http.Transport // the tuned clone of seen
+}
+
+func (t *defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	dt := http.DefaultTransport
+	if t.tuned != nil {
+		// seen is a pointer: the comparison cannot panic, whatever dt is.
+		if cur, ok := dt.(*http.Transport); ok && cur == t.seen {
+			return t.tuned.RoundTrip(req)
+		}
+	}
+	if dt == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errors.New("hipopay: http.DefaultTransport is nil")
+	}
+	return dt.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the tuned transport's idle connections (for
+// http.Client.CloseIdleConnections).
+func (t *defaultTransport) CloseIdleConnections() {
+	if t.tuned != nil {
+		t.tuned.CloseIdleConnections()
+	}
 }
 
 func parseBaseURL(rawURL string) (*url.URL, error) {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,8 +29,11 @@ func TestNewClientDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.HipoPayPublicKey().Equal(prod))
 	assert.Equal(t, defaultTimeout, c.hc.Timeout)
-	tr, ok := c.hc.Transport.(*http.Transport)
+	dt, ok := c.hc.Transport.(*defaultTransport)
 	require.True(t, ok)
+	tr := dt.tuned
+	require.NotNil(t, tr)
+	assert.Same(t, http.DefaultTransport, dt.seen)
 	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 16)
 	assert.False(t, tr.DisableKeepAlives)
 	if tr.TLSClientConfig != nil {
@@ -212,8 +217,8 @@ func TestSandboxBaseURLMeansTheSandboxKey(t *testing.T) {
 }
 
 // httpmock.Activate() (what most merchants' tests do) intercepts a client
-// built with no options: the default transport comes from
-// http.DefaultTransport at NewClient time.
+// built with no options: the default transport sends through
+// http.DefaultTransport while it is not the one NewClient saw.
 func TestHTTPMockActivateInterceptsTheDefaultClient(t *testing.T) {
 	httpmock.Activate()
 	t.Cleanup(httpmock.DeactivateAndReset)
@@ -235,6 +240,74 @@ func TestHTTPMockActivateInterceptsTheDefaultClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, httpmock.GetTotalCallCount())
 	assert.Equal(t, defaultTimeout, plain.hc.Timeout, "the default timeout stays")
+}
+
+// A client built with no options before httpmock.Activate() is
+// intercepted too: the default transport looks at http.DefaultTransport
+// when it sends. After httpmock.DeactivateAndReset it sends to the network
+// again (here a real httptest server), through its own tuned transport.
+func TestHTTPMockActivateAfterTheClientWasBuilt(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"is_success": true, "response": {"currency": "USD", "forex_rate": "0.5"}}`))
+	}))
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"))
+	require.NoError(t, err)
+	ctx := context.Background()
+	r, err := c.GetForexRate(ctx, USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.5", r.Rate, "before Activate: the real server")
+
+	httpmock.Activate()
+	t.Cleanup(httpmock.DeactivateAndReset)
+	httpmock.RegisterResponder(http.MethodGet, srv.URL+"/wechatpay/forex_rate",
+		httpmock.NewStringResponder(http.StatusOK, forexOK))
+	r, err = c.GetForexRate(ctx, USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.149", r.Rate, "after Activate: the mock")
+	assert.Equal(t, 1, httpmock.GetTotalCallCount())
+
+	httpmock.DeactivateAndReset()
+	r, err = c.GetForexRate(ctx, USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.5", r.Rate, "after DeactivateAndReset: the real server again")
+	assert.EqualValues(t, 1, conns.Load(), "through the tuned transport, whose connection was kept")
+}
+
+// rtFunc is a RoundTripper of a type that cannot be compared.
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Whatever replaces http.DefaultTransport (a value that cannot be
+// compared, nil), the default transport does not panic: it sends through
+// the replacement, or fails with an error.
+func TestDefaultTransportSurvivesOddReplacements(t *testing.T) {
+	orig := http.DefaultTransport
+	t.Cleanup(func() { http.DefaultTransport = orig })
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("https://hipopay.invalid/"), WithMaxRetries(0))
+	require.NoError(t, err)
+
+	http.DefaultTransport = rtFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(forexOK)), Request: r}, nil
+	})
+	r, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.149", r.Rate)
+
+	http.DefaultTransport = nil
+	_, err = c.GetForexRate(context.Background(), USD)
+	assert.ErrorContains(t, err, "http.DefaultTransport is nil")
+
+	// Built while the replacement is in place, then the original is back:
+	// sent through the original as it is.
+	http.DefaultTransport = rtFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("replaced") })
+	c2, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("https://hipopay.invalid/"), WithMaxRetries(0))
+	require.NoError(t, err)
+	_, err = c2.GetForexRate(context.Background(), USD)
+	assert.ErrorContains(t, err, "replaced")
+	http.DefaultTransport = rtFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("the original") })
+	_, err = c2.GetForexRate(context.Background(), USD)
+	assert.ErrorContains(t, err, "the original")
 }
 
 // httpmock.ActivateNonDefault(hc) with WithHTTPClient(hc) intercepts too,

@@ -102,7 +102,7 @@ func FuzzDecodeResponse(f *testing.F) {
 			}
 			return
 		}
-		if env == nil || !env.IsSuccess.value {
+		if env == nil || !env.IsSuccess {
 			t.Fatal("success without an envelope")
 		}
 		var p Payment

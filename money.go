@@ -11,10 +11,10 @@ import (
 
 // Money is an amount of the reconciliation file ([BillRecord]): the exact
 // decimal text and its currency, as written ("-0.99 HKD" is Value "-0.99",
-// Currency HKD).
+// Currency HKD). In JSON it is {"value": "-0.99", "currency": "HKD"}.
 type Money struct {
-	Value    string   // exact decimal text, e.g. "-0.99"; "" when the cell was "-"
-	Currency Currency // "" when the cell was "-"
+	Value    string   `json:"value"`    // exact decimal text, e.g. "-0.99"; "" when the cell was "-"
+	Currency Currency `json:"currency"` // "" when the cell was "-"
 }
 
 // IsZero reports whether m is empty or numerically zero ("0.00", "-0").

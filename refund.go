@@ -122,7 +122,7 @@ func (c *Client) Refund(ctx context.Context, req *RefundRequest) (*Refund, error
 	if err != nil {
 		return nil, err
 	}
-	r.ReturnMessage = string(env.ReturnMessage)
+	r.ReturnMessage = env.ReturnMessage
 	if r.ResultCode == RefundResultAlreadyExists {
 		return c.existingRefund(ctx, req)
 	}
@@ -201,6 +201,6 @@ func (c *Client) GetRefund(ctx context.Context, q RefundQuery) (*Refund, error) 
 	if err != nil {
 		return nil, err
 	}
-	r.ReturnMessage = string(env.ReturnMessage)
+	r.ReturnMessage = env.ReturnMessage
 	return &r, nil
 }

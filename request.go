@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,22 +58,17 @@ func encodeParams(req any) url.Values {
 	return v
 }
 
-// envelope is HipoPay's answer: {"is_success": true, "response": {...}} or
-// {"is_success": false, "error": CODE, "error_message": text}.
-type envelope struct {
-	status        int             // the HTTP status
-	IsSuccess     flexBool        `json:"is_success"`
-	Response      json.RawMessage `json:"response"`
-	Error         flexString      `json:"error"`
-	ErrorMessage  flexString      `json:"error_message"`
-	ReturnMessage flexString      `json:"return_message"`
+// reply is a decoded successful answer and its HTTP status.
+type reply struct {
+	Envelope
+	status int
 }
 
 // doOnce sends cl (with its retries) and decodes the "response" object of
 // a successful answer into out; it returns the whole answer (its
 // return_message, its HTTP status). A business error, an HTTP error status
 // or a body that is not HipoPay's answer is an *APIError.
-func (c *Client) doOnce(ctx context.Context, cl call, out any) (*envelope, error) {
+func (c *Client) doOnce(ctx context.Context, cl call, out any) (*reply, error) {
 	resp, red, err := c.send(ctx, c.hc, cl)
 	if err != nil {
 		return nil, err
@@ -101,26 +95,24 @@ func (c *Client) doOnce(ctx context.Context, cl call, out any) (*envelope, error
 
 // decodeEnvelope reads HipoPay's answer; anything but a successful one is
 // an *APIError carrying the HTTP status.
-func decodeEnvelope(status int, body []byte) (*envelope, error) {
-	var env envelope
-	if err := unmarshalLenient(body, &env); err != nil {
+func decodeEnvelope(status int, body []byte) (*reply, error) {
+	var env Envelope
+	if err := unmarshalLenient(body, &env); errors.Is(err, errNoIsSuccess) {
+		return nil, &APIError{StatusCode: status, Message: "answer has no is_success", Body: snippet(body)}
+	} else if err != nil {
 		msg := "answer is not HipoPay's JSON"
 		if status < 200 || status > 299 {
 			msg = http.StatusText(status)
 		}
 		return nil, &APIError{StatusCode: status, Message: msg, Body: snippet(body)}
 	}
-	if !env.IsSuccess.set {
-		return nil, &APIError{StatusCode: status, Message: "answer has no is_success", Body: snippet(body)}
-	}
-	if !env.IsSuccess.value {
-		return nil, &APIError{StatusCode: status, Code: string(env.Error), Message: string(env.ErrorMessage)}
+	if !env.IsSuccess {
+		return nil, &APIError{StatusCode: status, Code: env.Error, Message: env.ErrorMessage}
 	}
 	if status < 200 || status > 299 {
 		return nil, &APIError{StatusCode: status, Message: http.StatusText(status), Body: snippet(body)}
 	}
-	env.status = status
-	return &env, nil
+	return &reply{Envelope: env, status: status}, nil
 }
 
 // stream sends c and returns the body of a successful answer unread; a JSON

@@ -17,7 +17,7 @@ import (
 
 // do sends cl and decodes the "response" object of a successful answer
 // into out (see doOnce), learning HipoPay's encoding of '~' on the way.
-func (c *Client) do(ctx context.Context, cl call, out any) (*envelope, error) {
+func (c *Client) do(ctx context.Context, cl call, out any) (*reply, error) {
 	// The rule this attempt signs by is fixed here: a request signed with
 	// %7E and refused is re-sent raw even when another goroutine has learned
 	// the raw rule meanwhile.

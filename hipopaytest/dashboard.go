@@ -14,6 +14,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	hipopay "github.com/hipopay-go/hipopay"
 )
 
 //go:embed dashboard/index.html dashboard/app.js dashboard/style.css
@@ -36,7 +38,7 @@ func isDashboardFile(p string) bool { return p == "dashboard" || strings.HasPref
 func (s *Server) serveDashboardFile(w http.ResponseWriter, r *http.Request, p string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeAnswer(w, jsonAnswer(http.StatusMethodNotAllowed, envelope{Error: "METHOD_NOT_ALLOWED", ErrorMessage: r.Method + " is not allowed on _mock/" + p}))
+		writeAnswer(w, jsonAnswer(http.StatusMethodNotAllowed, hipopay.Envelope{Error: "METHOD_NOT_ALLOWED", ErrorMessage: r.Method + " is not allowed on _mock/" + p}))
 		return
 	}
 	name, types := "", map[string]string{
@@ -55,12 +57,12 @@ func (s *Server) serveDashboardFile(w http.ResponseWriter, r *http.Request, p st
 	}
 	ct, ok := types[name]
 	if !ok || name == "index.html" && p != "dashboard" {
-		writeAnswer(w, jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: GET _mock/" + p}))
+		writeAnswer(w, jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: GET _mock/" + p}))
 		return
 	}
 	b, err := dashboardFiles.ReadFile(path.Join("dashboard", name))
 	if err != nil {
-		writeAnswer(w, jsonAnswer(http.StatusInternalServerError, envelope{Error: "SYSTEM_ERROR", ErrorMessage: "the dashboard is missing " + name}))
+		writeAnswer(w, jsonAnswer(http.StatusInternalServerError, hipopay.Envelope{Error: "SYSTEM_ERROR", ErrorMessage: "the dashboard is missing " + name}))
 		return
 	}
 	h := w.Header()
@@ -141,7 +143,7 @@ func (s *Server) serveBill(w http.ResponseWriter, params url.Values) {
 	m := s.merchants[merchantNo]
 	var a answer
 	if m == nil {
-		a = jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no merchant " + merchantNo})
+		a = jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no merchant " + merchantNo})
 	} else {
 		a = s.downloadBill(m, url.Values{"merchant_no": {m.no}, "start_date": {date}, "end_date": {date}})
 	}

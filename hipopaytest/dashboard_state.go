@@ -6,6 +6,7 @@ package hipopaytest
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,69 +19,18 @@ import (
 // shows.
 const answerPreviewBytes = 200
 
+// dashState is what GET _mock/state answers. Orders, refunds and
+// declarations are the SDK's answer types as they marshal, merged with the
+// dashboard's own members (see merged).
 type dashState struct {
-	Today         string         `json:"today"` // YYYYMMDD in UTC+8, by the server's clock
-	MerchantNo    string         `json:"merchant_no"`
-	RetrySchedule []string       `json:"retry_schedule"`
-	Orders        []dashOrder    `json:"orders"`       // newest first
-	Refunds       []dashRefund   `json:"refunds"`      // newest first
-	Declarations  []dashDeclared `json:"declarations"` // newest first
-	BillDays      []dashBillDay  `json:"bill_days"`    // days with lines, newest first
-	Merchants     []string       `json:"merchants"`
-}
-
-type dashOrder struct {
-	Method      string `json:"method"`
-	MerchantNo  string `json:"merchant_no"`
-	OutTradeID  string `json:"out_trade_id"`
-	PaymentNo   string `json:"payment_no"`
-	Amount      string `json:"amount"`
-	Currency    string `json:"currency"`
-	Status      string `json:"status"`
-	ProductInfo string `json:"product_info"`
-	TradeTime   string `json:"trade_time"`
-	FinishTime  string `json:"finish_time,omitempty"`
-	NotifyURL   string `json:"notify_url,omitempty"`
-	// Notification is "" (nothing to send), "sending", "waiting",
-	// "acknowledged" or "gave up".
-	Notification string         `json:"notification,omitempty"`
-	NextRetry    string         `json:"next_retry,omitempty"`
-	Deliveries   []dashDelivery `json:"deliveries"`
-}
-
-type dashDelivery struct {
-	Attempt       int    `json:"attempt"`
-	Time          string `json:"time"`
-	StatusCode    int    `json:"status_code"`
-	Status        string `json:"status"` // "200 OK", or the network error
-	Body          string `json:"body"`   // the answer's first bytes
-	BodyTruncated bool   `json:"body_truncated,omitempty"`
-	Acknowledged  bool   `json:"acknowledged"`
-	NextRetry     string `json:"next_retry,omitempty"`
-	Redelivery    bool   `json:"redelivery,omitempty"`
-}
-
-type dashRefund struct {
-	RefundNo    string `json:"refund_no"`
-	OutRefundID string `json:"out_refund_id"`
-	PaymentNo   string `json:"payment_no"`
-	Amount      string `json:"refund_amount"`
-	Currency    string `json:"currency"`
-	Status      string `json:"status"`
-	ResultCode  string `json:"result_code"`
-	Message     string `json:"fail_message"`
-	FinishTime  string `json:"finish_time"`
-}
-
-type dashDeclared struct {
-	PaymentNo    string `json:"payment_no"`
-	OutOrderNo   string `json:"out_order_no"`
-	SubOrderNo   string `json:"sub_order_no"`
-	Customs      string `json:"customs"`
-	MchCustomsNo string `json:"mch_customs_no"`
-	State        string `json:"state"`
-	ModifyTime   string `json:"modify_time"`
-	Explanation  string `json:"explanation,omitempty"`
+	Today         string            `json:"today"` // YYYYMMDD in UTC+8, by the server's clock
+	MerchantNo    string            `json:"merchant_no"`
+	RetrySchedule []string          `json:"retry_schedule"`
+	Orders        []json.RawMessage `json:"orders"`       // newest first
+	Refunds       []json.RawMessage `json:"refunds"`      // newest first
+	Declarations  []json.RawMessage `json:"declarations"` // newest first
+	BillDays      []dashBillDay     `json:"bill_days"`    // days with lines, newest first
+	Merchants     []string          `json:"merchants"`
 }
 
 type dashBillDay struct {
@@ -101,9 +51,9 @@ func (s *Server) dashboardState() dashState {
 		Today:         s.now().In(cst).Format(dateLayout),
 		MerchantNo:    s.MerchantNo,
 		RetrySchedule: []string{},
-		Orders:        []dashOrder{},
-		Refunds:       []dashRefund{},
-		Declarations:  []dashDeclared{},
+		Orders:        []json.RawMessage{},
+		Refunds:       []json.RawMessage{},
+		Declarations:  []json.RawMessage{},
 		BillDays:      []dashBillDay{},
 		Merchants:     []string{},
 	}
@@ -131,12 +81,13 @@ func (s *Server) dashboardState() dashState {
 		return cmp.Or(b.finishTime.Compare(a.finishTime), cmp.Compare(b.refundNo, a.refundNo))
 	})
 	for _, r := range refunds {
-		j := dashRefund{RefundNo: r.refundNo, OutRefundID: r.outRefundID, PaymentNo: r.paymentNo, Amount: r.amount,
-			Status: string(r.status), ResultCode: string(r.resultCode), Message: r.failMessage, FinishTime: formatTime(r.finishTime)}
+		var currency hipopay.Currency
 		if o := s.payments[r.paymentNo]; o != nil {
-			j.Currency = string(o.currency)
+			currency = o.currency
 		}
-		st.Refunds = append(st.Refunds, j)
+		st.Refunds = append(st.Refunds, merged(r.json(), struct {
+			Currency hipopay.Currency `json:"currency"`
+		}{currency}))
 	}
 
 	merchants := make([]*merchant, 0, len(s.merchants))
@@ -158,10 +109,9 @@ func (s *Server) dashboardState() dashState {
 	}
 	slices.SortStableFunc(declared, func(a, b *declaration) int { return b.modifyTime.Compare(a.modifyTime) })
 	for _, d := range declared {
-		st.Declarations = append(st.Declarations, dashDeclared{
-			PaymentNo: d.order.paymentNo, OutOrderNo: d.outOrderNo, SubOrderNo: d.subOrderNo, Customs: string(d.customs),
-			MchCustomsNo: d.mchCustomsNo, State: string(d.state()), ModifyTime: formatTime(d.modifyTime), Explanation: d.explanation,
-		})
+		st.Declarations = append(st.Declarations, merged(d.json(), struct {
+			MchCustomsNo string `json:"mch_customs_no"`
+		}{d.mchCustomsNo}))
 	}
 	slices.SortFunc(st.BillDays, func(a, b dashBillDay) int {
 		return cmp.Or(cmp.Compare(b.Date, a.Date), cmp.Compare(a.MerchantNo, b.MerchantNo))
@@ -169,15 +119,19 @@ func (s *Server) dashboardState() dashState {
 	return st
 }
 
-func dashOrderOf(o *order) dashOrder {
-	j := dashOrder{
-		Method: orderMethod(o), MerchantNo: o.merchant.no, OutTradeID: o.outTradeID, PaymentNo: o.paymentNo,
-		Amount: o.amount, Currency: string(o.currency), Status: string(o.status), ProductInfo: o.productInfo,
-		TradeTime: formatTime(o.tradeTime), NotifyURL: o.notifyURL, Deliveries: []dashDelivery{},
-	}
-	if o.status == hipopay.PaymentStatusPaid {
-		j.FinishTime = formatTime(o.finishTime)
-	}
+// dashOrderOf is an order as the dashboard shows it: the payment as GET
+// payment answers it, with where it came from and its notification.
+func dashOrderOf(o *order) json.RawMessage {
+	j := struct {
+		Method     string `json:"method"`
+		MerchantNo string `json:"merchant_no"`
+		NotifyURL  string `json:"notify_url,omitempty"`
+		// Notification is "" (nothing to send), "sending", "waiting",
+		// "acknowledged" or "gave up".
+		Notification string            `json:"notification,omitempty"`
+		NextRetry    string            `json:"next_retry,omitempty"`
+		Deliveries   []json.RawMessage `json:"deliveries"`
+	}{Method: orderMethod(o), MerchantNo: o.merchant.no, NotifyURL: o.notifyURL, Deliveries: []json.RawMessage{}}
 	switch {
 	case o.delivering && !o.nextRetry.IsZero():
 		j.Notification, j.NextRetry = "waiting", formatTime(o.nextRetry)
@@ -191,20 +145,42 @@ func dashOrderOf(o *order) dashOrder {
 	for _, d := range o.deliveries {
 		j.Deliveries = append(j.Deliveries, dashDeliveryOf(d))
 	}
-	return j
+	return merged(o.json(false), j)
 }
 
-func dashDeliveryOf(d Delivery) dashDelivery {
-	j := dashDelivery{Attempt: d.Attempt, Time: formatTime(d.Time), StatusCode: d.StatusCode,
-		Acknowledged: d.Acknowledged, NextRetry: formatTime(d.NextRetry), Redelivery: d.Redelivery}
+// dashDeliveryOf is a delivery as the dashboard shows it: the first bytes
+// of the answer, and its HTTP status or network error as text.
+func dashDeliveryOf(d Delivery) json.RawMessage {
+	var j struct {
+		Status        string `json:"status"` // "200 OK", or the network error
+		BodyTruncated bool   `json:"body_truncated,omitempty"`
+	}
 	switch {
 	case d.Err != nil:
 		j.Status = "no answer: " + d.Err.Error()
 	default:
 		j.Status = strconv.Itoa(d.StatusCode) + " " + http.StatusText(d.StatusCode)
 	}
-	j.Body, j.BodyTruncated = preview(d.Body, answerPreviewBytes)
-	return j
+	d.Body, j.BodyTruncated = preview(d.Body, answerPreviewBytes)
+	return merged(d, j)
+}
+
+// merged is one JSON object with the members of a's and of b's (b's win):
+// an SDK answer type and the dashboard's own members. Only the server's
+// own values are marshalled: it cannot fail.
+func merged(a, b any) json.RawMessage {
+	members := map[string]json.RawMessage{}
+	for _, v := range []any{a, b} {
+		raw, err := json.Marshal(v)
+		if err == nil {
+			err = json.Unmarshal(raw, &members)
+		}
+		if err != nil {
+			members["error"], _ = json.Marshal(err.Error())
+		}
+	}
+	out, _ := json.Marshal(members)
+	return out
 }
 
 // preview returns at most n bytes of s, cut on a character boundary, and

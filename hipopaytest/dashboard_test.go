@@ -80,13 +80,12 @@ func getState(t *testing.T, s *hipopaytest.Server) dashState {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var env struct {
-		IsSuccess bool      `json:"is_success"`
-		Response  dashState `json:"response"`
-	}
+	var env hipopay.Envelope
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
 	require.True(t, env.IsSuccess)
-	return env.Response
+	var st dashState
+	require.NoError(t, json.Unmarshal(env.Response, &st))
+	return st
 }
 
 // mockPost sends POST _mock/PATH and decodes the answer.
@@ -562,13 +561,12 @@ func readEvent(t *testing.T, r *bufio.Reader) dashState {
 			event = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			require.Equal(t, "state", event)
-			var env struct {
-				IsSuccess bool      `json:"is_success"`
-				Response  dashState `json:"response"`
-			}
+			var env hipopay.Envelope
 			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &env))
 			require.True(t, env.IsSuccess)
-			return env.Response
+			var st dashState
+			require.NoError(t, json.Unmarshal(env.Response, &st))
+			return st
 		}
 	}
 }

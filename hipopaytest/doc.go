@@ -40,7 +40,8 @@
 //     (WithRetryIntervals) until the answer is HTTP 200 with the body
 //     "success". Deliveries are recorded (Deliveries, WaitDelivered). For
 //     an HTTPS notify_url with a test certificate, deliver with its client
-//     (WithNotifyClient).
+//     (WithNotifyClient). A redirect is never followed: HipoPay posts to
+//     notify_url as given, so a redirect is an answer that is not "success".
 //
 // For resilience tests it injects faults: SetLatency, FailNext, DropNext
 // and LoseNextAnswer. For unit tests that mock HTTP instead (httpmock), the

@@ -71,7 +71,7 @@ func (m *mockEndpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	serve := m.routes[r.Method+" "+name]
 	if serve == nil {
-		writeAnswer(w, jsonAnswer(http.StatusNotFound, envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + name}))
+		writeAnswer(w, jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: " + r.Method + " _mock/" + name}))
 		return
 	}
 	params, a := readParams(r)
@@ -117,26 +117,11 @@ func (m *mockEndpoints) settle(w http.ResponseWriter, paymentNo string, act func
 	writeAnswer(w, a)
 }
 
-// deliveryJSON is a notification delivery as _mock/deliveries lists it.
-type deliveryJSON struct {
-	Attempt      int    `json:"attempt"`
-	Time         string `json:"time"`
-	Timestamp    string `json:"timestamp"`
-	StatusCode   int    `json:"status_code"`
-	Body         string `json:"body"`
-	Error        string `json:"error,omitempty"`
-	Acknowledged bool   `json:"acknowledged"`
-}
-
+// deliveries answers the deliveries of a payment as [Delivery] marshals.
 func (m *mockEndpoints) deliveries(w http.ResponseWriter, _ *http.Request, p url.Values) {
-	out := []deliveryJSON{}
-	for _, d := range m.s.Deliveries(p.Get("payment_no")) {
-		j := deliveryJSON{Attempt: d.Attempt, Time: formatTime(d.Time), Timestamp: d.Timestamp,
-			StatusCode: d.StatusCode, Body: d.Body, Acknowledged: d.Acknowledged}
-		if d.Err != nil {
-			j.Error = d.Err.Error()
-		}
-		out = append(out, j)
+	out := m.s.Deliveries(p.Get("payment_no"))
+	if out == nil {
+		out = []Delivery{}
 	}
 	writeAnswer(w, success(out))
 }

@@ -7,6 +7,7 @@ package hipopaytest
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,24 +24,43 @@ import (
 // notification, re-sends included, failed: HipoPay gave up.
 var ErrNotAcknowledged = errors.New("hipopaytest: notification was never acknowledged with \"success\"")
 
-// Delivery is one attempt to deliver a payment notification.
+// Delivery is one attempt to deliver a payment notification. In JSON
+// (GET _mock/deliveries, the dashboard) times are "2006-01-02 15:04:05"
+// in UTC+8 and Err is its text, "error".
 type Delivery struct {
-	Attempt    int       // 1 for the first delivery, 2 for the first re-send...
-	Time       time.Time // when it was sent, by the server's clock
-	Timestamp  string    // its Timestamp header (each delivery is signed afresh)
-	StatusCode int       // the merchant's HTTP status; 0 when no answer came
-	Body       string    // the answer's body (its first 4 KiB)
-	Err        error     // the network error when no answer came
+	Attempt    int       `json:"attempt"`     // 1 for the first delivery, 2 for the first re-send...
+	Time       time.Time `json:"time"`        // when it was sent, by the server's clock
+	Timestamp  string    `json:"timestamp"`   // its Timestamp header (each delivery is signed afresh)
+	StatusCode int       `json:"status_code"` // the merchant's HTTP status; 0 when no answer came
+	Body       string    `json:"body"`        // the answer's body (its first 4 KiB)
+	Err        error     `json:"-"`           // the network error when no answer came
 	// Acknowledged reports whether the answer was HTTP 200 with the body
 	// "success" (surrounding white space ignored): HipoPay stops sending.
-	Acknowledged bool
+	Acknowledged bool `json:"acknowledged"`
 	// NextRetry is when the schedule sends the next one (Time plus the
 	// schedule's interval, by the server's clock); zero when none follows.
 	// Redeliver may send it earlier.
-	NextRetry time.Time
+	NextRetry time.Time `json:"next_retry"`
 	// Redelivery reports whether Redeliver asked for it, instead of the
 	// schedule's timer or Pay.
-	Redelivery bool
+	Redelivery bool `json:"redelivery,omitempty"`
+}
+
+type deliveryAlias Delivery
+
+// MarshalJSON writes the delivery with its times in UTC+8 (next_retry
+// left out when none follows) and Err as "error".
+func (d Delivery) MarshalJSON() ([]byte, error) {
+	w := struct {
+		*deliveryAlias
+		Time      string `json:"time"`
+		NextRetry string `json:"next_retry,omitempty"`
+		Error     string `json:"error,omitempty"`
+	}{deliveryAlias: (*deliveryAlias)(&d), Time: formatTime(d.Time), NextRetry: formatTime(d.NextRetry)}
+	if d.Err != nil {
+		w.Error = d.Err.Error()
+	}
+	return json.Marshal(w)
 }
 
 // NewNotificationRequest builds a payment notification as HipoPay sends

@@ -2,6 +2,8 @@ package hipopaytest_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,4 +96,47 @@ func TestNotifyClientNeverFollowsRedirects(t *testing.T) {
 	assert.ErrorIs(t, s.WaitDelivered(ctx, p.PaymentNo), hipopaytest.ErrNotAcknowledged)
 	assert.Less(t, time.Since(start), 4*time.Second)
 	assert.Error(t, s.Deliveries(p.PaymentNo)[0].Err)
+}
+
+// A Delivery marshals with its times in UTC+8, Err as "error", and the
+// optional members left out; _mock/deliveries answers that shape.
+func TestDeliveryJSON(t *testing.T) {
+	at := time.Date(2019, 1, 2, 2, 55, 10, 0, time.UTC)
+	b, err := json.Marshal(hipopaytest.Delivery{Attempt: 2, Time: at, Timestamp: "1546397710",
+		Err: errors.New("connection refused"), NextRetry: at.Add(time.Minute), Redelivery: true})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"attempt": 2, "time": "2019-01-02 10:55:10", "timestamp": "1546397710", "status_code": 0,
+		"body": "", "error": "connection refused", "acknowledged": false, "next_retry": "2019-01-02 10:56:10",
+		"redelivery": true}`, string(b))
+
+	b, err = json.Marshal(hipopaytest.Delivery{Attempt: 1, Time: at, Timestamp: "1546397710", StatusCode: 200,
+		Body: "success", Acknowledged: true})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"attempt": 1, "time": "2019-01-02 10:55:10", "timestamp": "1546397710", "status_code": 200,
+		"body": "success", "acknowledged": true}`, string(b))
+}
+
+func TestMockDeliveriesAnswersDeliveries(t *testing.T) {
+	s := newServer(t, hipopaytest.WithRetryIntervals(10*time.Millisecond))
+	ctx := ctxT(t)
+	_, notifyURL := newNotifyRecorder(t, http.StatusInternalServerError)
+	p, err := s.Client().PlaceOrder(ctx, order("ORDER-DELIVERIES", "1.00", hipopay.HKD, notifyURL))
+	require.NoError(t, err)
+	require.NoError(t, s.Pay(p.PaymentNo))
+	require.NoError(t, s.WaitDelivered(ctx, p.PaymentNo))
+	require.Len(t, s.Deliveries(p.PaymentNo), 2)
+
+	get := func(paymentNo string) json.RawMessage {
+		resp, err := http.Get(s.URL + "_mock/deliveries?payment_no=" + paymentNo)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var env hipopay.Envelope
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+		require.True(t, env.IsSuccess)
+		return env.Response
+	}
+	want, err := json.Marshal(s.Deliveries(p.PaymentNo))
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(get(p.PaymentNo)))
+	assert.JSONEq(t, `[]`, string(get("nope")))
 }

@@ -4,7 +4,6 @@
 package hipopaytest
 
 import (
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -41,7 +40,7 @@ func (r *refund) json() hipopay.Refund {
 // refundAnswer answers a refund call: is_success true, the refund, and
 // the top-level return_message "OK".
 func refundAnswer(r hipopay.Refund) answer {
-	return jsonAnswer(http.StatusOK, envelope{IsSuccess: true, Response: r, ReturnMessage: "OK"})
+	return successWith(hipopay.Envelope{ReturnMessage: "OK"}, r)
 }
 
 // refund serves POST payment_refund. The rules, as HipoPay's result codes

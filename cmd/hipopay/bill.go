@@ -147,47 +147,10 @@ func lineCurrency(rec *hipopay.BillRecord) hipopay.Currency {
 	return ""
 }
 
-// moneyJSON is an amount of the JSON Lines conversion.
-type moneyJSON struct {
-	Value    string `json:"value"`
-	Currency string `json:"currency"`
-}
-
-// moneyOutput is an amount of the JSON Lines conversion; nil for an empty
-// cell.
-func moneyOutput(m hipopay.Money) *moneyJSON {
-	if m.Value == "" {
-		return nil
-	}
-	return &moneyJSON{Value: m.Value, Currency: string(m.Currency)}
-}
-
-// billRecordJSON is one line of the JSON Lines conversion; empty cells are
-// left out.
-type billRecordJSON struct {
-	Type                  string     `json:"type"`
-	Time                  string     `json:"time,omitempty"`
-	OrderNo               string     `json:"order_no,omitempty"`
-	ExternalOrderNo       string     `json:"external_order_no,omitempty"`
-	Credit                *moneyJSON `json:"credit,omitempty"`
-	Debit                 *moneyJSON `json:"debit,omitempty"`
-	Balance               *moneyJSON `json:"balance,omitempty"`
-	TransactionAmount     *moneyJSON `json:"transaction_amount,omitempty"`
-	SettlementRate        string     `json:"settlement_rate,omitempty"`
-	ServiceFee            *moneyJSON `json:"service_fee,omitempty"`
-	RefundAmount          *moneyJSON `json:"refund_amount,omitempty"`
-	RefundOrderNo         string     `json:"refund_order_no,omitempty"`
-	ExternalRefundOrderNo string     `json:"external_refund_order_no,omitempty"`
-	WithdrawalFee         *moneyJSON `json:"withdrawal_fee,omitempty"`
-	ConvertedCurrency     string     `json:"converted_currency,omitempty"`
-	ConversionRate        string     `json:"conversion_rate,omitempty"`
-	AmountAfterConversion *moneyJSON `json:"amount_after_conversion,omitempty"`
-	PaymentChannel        string     `json:"payment_channel,omitempty"`
-}
-
-// billToJSONL converts the file to JSON Lines: one object per entry,
-// amounts as {"value": "0.99", "currency": "HKD"} with the exact decimal
-// text, times as "2006-01-02 15:04:05" (UTC+8).
+// billToJSONL converts the file to JSON Lines: one [hipopay.BillRecord]
+// per line as it marshals (amounts as {"value": "0.99", "currency": "HKD"}
+// with the exact decimal text, times as "2006-01-02 15:04:05" in UTC+8,
+// empty cells left out).
 func billToJSONL(w io.Writer, r io.Reader) error {
 	br := hipopay.NewBillReader(r)
 	enc := json.NewEncoder(w)
@@ -196,15 +159,7 @@ func billToJSONL(w io.Writer, r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		if err := enc.Encode(billRecordJSON{
-			Type: rec.Type, Time: formatHipoPayTime(rec.Time), OrderNo: rec.OrderNo, ExternalOrderNo: rec.ExternalOrderNo,
-			Credit: moneyOutput(rec.Credit), Debit: moneyOutput(rec.Debit), Balance: moneyOutput(rec.Balance),
-			TransactionAmount: moneyOutput(rec.TransactionAmount), SettlementRate: rec.SettlementRate,
-			ServiceFee: moneyOutput(rec.ServiceFee), RefundAmount: moneyOutput(rec.RefundAmount), RefundOrderNo: rec.RefundOrderNo,
-			ExternalRefundOrderNo: rec.ExternalRefundOrderNo, WithdrawalFee: moneyOutput(rec.WithdrawalFee),
-			ConvertedCurrency: rec.ConvertedCurrency, ConversionRate: rec.ConversionRate,
-			AmountAfterConversion: moneyOutput(rec.AmountAfterConversion), PaymentChannel: rec.PaymentChannel,
-		}); err != nil {
+		if err := enc.Encode(rec); err != nil {
 			return err
 		}
 	}

@@ -313,11 +313,7 @@ func runPay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var answer struct {
-		IsSuccess    bool            `json:"is_success"`
-		Response     json.RawMessage `json:"response"`
-		ErrorMessage string          `json:"error_message"`
-	}
+	var answer hipopay.Envelope
 	if resp.StatusCode == http.StatusForbidden {
 		return fmt.Errorf("the mock refused the request: %s", strings.TrimSpace(string(body)))
 	}
