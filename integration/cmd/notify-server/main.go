@@ -172,7 +172,9 @@ const (
 	healthPath  = "/healthz"
 )
 
-// ordersDDL is the example merchant's table of orders.
+// ordersDDL is the example merchant's table of orders. paid_count is how
+// many times the order was marked paid: exactly-once processing keeps it
+// at 1 (integration's chaos test counts on it).
 func ordersDDL(d sqlstore.Dialect) string {
 	paidAt := "TIMESTAMPTZ"
 	if d == sqlstore.SQLite {
@@ -184,7 +186,8 @@ func ordersDDL(d sqlstore.Dialect) string {
     payment_no   TEXT NOT NULL,
     amount       TEXT NOT NULL,
     currency     TEXT NOT NULL,
-    paid_at      ` + paidAt + ` NOT NULL
+    paid_at      ` + paidAt + ` NOT NULL,
+    paid_count   INTEGER NOT NULL DEFAULT 1
 )`
 }
 
@@ -196,7 +199,8 @@ func markOrderPaid(d sqlstore.Dialect) hipopay.NotificationFunc {
 	q := `INSERT INTO ` + ordersTable + ` (out_trade_id, status, payment_no, amount, currency, paid_at)
 VALUES ($1, 'PAID', $2, $3, $4, $5)
 ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.payment_no,
-    amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at`
+    amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at,
+    paid_count = ` + ordersTable + `.paid_count + 1`
 	if d == sqlstore.SQLite {
 		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?", "$5", "?").Replace(q)
 	}

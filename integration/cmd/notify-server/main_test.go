@@ -119,9 +119,11 @@ func TestNotifyServerSQLite(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	var status, paymentNo string
-	require.NoError(t, db.QueryRow("SELECT status, payment_no FROM merchant_orders WHERE out_trade_id = 'ORDER-1'").Scan(&status, &paymentNo))
+	var paidCount int
+	require.NoError(t, db.QueryRow("SELECT status, payment_no, paid_count FROM merchant_orders WHERE out_trade_id = 'ORDER-1'").Scan(&status, &paymentNo, &paidCount))
 	assert.Equal(t, "PAID", status)
 	assert.Equal(t, "PORDER-1", paymentNo)
+	assert.Equal(t, 1, paidCount, "three deliveries, processed once")
 }
 
 // TestNotifyServerMarksPaidNotificationsOnly: a notification of another
@@ -182,8 +184,10 @@ func TestNotifyServerPostgresTwoInstances(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var orders, marks int
+	var orders, marks, doubled int
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE status = 'PAID'").Scan(&orders))
+	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE paid_count <> 1").Scan(&doubled))
+	assert.Zero(t, doubled, "orders marked paid more than once")
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+sqlstore.DefaultTable).Scan(&marks))
 	assert.Equal(t, 10, orders)
 	assert.Equal(t, 10, marks)
