@@ -160,7 +160,11 @@ func openDatabase(d *database) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", d.dialect, err)
 	}
 	if d.dialect == sqlstore.Postgres {
+		// A payment being processed holds a connection; keep them all
+		// open between bursts, and renew them after a failover.
 		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxLifetime(30 * time.Minute)
 	}
 	return db, nil
 }
