@@ -1,31 +1,20 @@
-// The HipoPay client and its one request path: every endpoint goes through
-// Client.do (or Client.stream for the reconciliation file), which encodes,
-// signs, sends, retries, logs and decodes.
+// The HipoPay client: construction, functional options, the default HTTP
+// transport and HipoPay's embedded callback keys. The request path every
+// endpoint goes through is in request.go.
 
 package hipopay
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"crypto/rsa"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
-
-	"github.com/google/go-querystring/query"
 )
 
 // Base URLs of HipoPay's API.
@@ -68,6 +57,9 @@ type Client struct {
 	now         func() time.Time
 	maxRetries  int
 	backoffBase time.Duration
+	// rawTilde is set once HipoPay accepted a request signed with '~'
+	// kept raw after refusing the documented %7E (see tilde.go).
+	rawTilde atomic.Bool
 }
 
 // Option configures a Client; NewClient reports an option's error.
@@ -84,9 +76,9 @@ type clientConfig struct {
 	backoffBase time.Duration
 }
 
-// WithSandbox points the client at HipoPay's sandbox (SandboxBaseURL) and
-// verifies notifications with HipoPay's sandbox callback key. WithBaseURL
-// and WithHipoPayPublicKey still override either.
+// WithSandbox points the client at HipoPay's sandbox ([SandboxBaseURL]) and
+// verifies notifications with HipoPay's sandbox callback key.
+// [WithBaseURL] and [WithHipoPayPublicKey] still override either.
 func WithSandbox() Option {
 	return func(c *clientConfig) error { c.sandbox = true; return nil }
 }
@@ -103,9 +95,10 @@ func WithBaseURL(rawURL string) Option {
 	}
 }
 
-// WithHTTPClient sends every request through hc, used as given (its
-// transport, timeout, proxy and TLS settings): the way to add a proxy or a
-// private CA. It must not be nil.
+// WithHTTPClient sends every request through hc (its transport, timeout,
+// proxy and TLS settings): the way to add a proxy or a private CA. Redirects
+// are never followed: each request goes through a copy of hc that stops
+// them; hc itself is not modified. It must not be nil.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) error {
 		if hc == nil {
@@ -157,8 +150,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxRetries sets how many times a call that is safe to repeat (every
-// GET, and Refund) is retried after a network error, HTTP 429 or 5xx;
-// default 2, 0 disables retries.
+// GET, and [Client.Refund]) is retried after a network error, HTTP 429 or
+// 5xx; default 2, 0 disables retries. Any other POST is re-sent only when
+// it provably never left (a dial or DNS failure).
 func WithMaxRetries(n int) Option {
 	return func(c *clientConfig) error {
 		if n < 0 {
@@ -171,7 +165,7 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the first retry delay (100 ms by default; each
 // retry doubles it, with jitter, up to 5 s). Tests against a fake HipoPay
-// that injects failures shorten it.
+// that injects failures shorten it. A non-positive d is an error.
 func WithRetryBackoff(d time.Duration) Option {
 	return func(c *clientConfig) error {
 		if d <= 0 {
@@ -182,10 +176,13 @@ func WithRetryBackoff(d time.Duration) Option {
 	}
 }
 
-// NewClient returns a client for merchantNo signing with key. By default it
-// calls ProductionBaseURL and verifies notifications with HipoPay's
-// production callback key. It refuses an empty merchant number, a nil key
-// or one under 2048 bits, and invalid options.
+// NewClient returns a client for merchantNo signing with key.
+//
+// By default it calls [ProductionBaseURL], verifies notifications with
+// HipoPay's production callback key, and sends through a tuned clone of
+// [http.DefaultTransport] (that transport itself when something such as
+// httpmock replaced it) with a 30 s timeout. It refuses an empty merchant
+// number, a nil key or one under 2048 bits, and invalid options.
 func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(merchantNo) == "" {
 		return nil, errors.New("hipopay: NewClient: merchant number is empty")
@@ -193,9 +190,9 @@ func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client,
 	if strings.ContainsFunc(merchantNo, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, errors.New("hipopay: NewClient: merchant number has spaces or control characters")
 	}
-	signer, err := NewSigner(key)
+	signer, err := NewSigner(key) // its errors already say "hipopay: private key ..."
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: NewClient: %w", err)
+		return nil, err
 	}
 	cfg := clientConfig{now: time.Now, maxRetries: defaultRetries, backoffBase: 100 * time.Millisecond}
 	for _, opt := range opts {
@@ -270,25 +267,22 @@ func CallbackPublicKey(sandbox bool) (*rsa.PublicKey, error) {
 // A redirect answer is an *APIError.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// newTransport is the default transport: keep-alive connections, pooled
-// per host for concurrent callers (Go's default keeps only 2 idle per host,
-// so 16 concurrent callers would pay a TCP and TLS handshake on most
-// calls), TLS verification never weakened.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: defaultTimeout,
-		ExpectContinueTimeout: time.Second,
+// newTransport is the default transport, built from http.DefaultTransport
+// when NewClient runs: a clone tuned to pool connections per host for
+// concurrent callers (Go's default keeps only 2 idle per host), TLS
+// settings untouched; or, when something else has replaced it (as
+// httpmock.Activate does), that transport as it is.
+func newTransport() http.RoundTripper {
+	dt, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
 	}
+	t := dt.Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = defaultTimeout
+	return t
 }
 
 func parseBaseURL(rawURL string) (*url.URL, error) {
@@ -322,386 +316,3 @@ func (c *Client) HipoPayPublicKey() *rsa.PublicKey { return c.hipopayKey }
 
 // Sandbox reports whether the client was made WithSandbox.
 func (c *Client) Sandbox() bool { return c.sandbox }
-
-// retryPolicy says when a call may be sent again.
-type retryPolicy int
-
-const (
-	// retryIdempotent: reads and Refund (idempotent through out_refund_id)
-	// are retried on network errors, 429 and 5xx.
-	retryIdempotent retryPolicy = iota
-	// retryUnsent: placing an order and the customs calls are re-sent only
-	// when no connection was made, so HipoPay cannot have seen them.
-	retryUnsent
-)
-
-// call is one API call: what do and stream need to send it.
-type call struct {
-	method  string // http.MethodGet or http.MethodPost
-	path    string // relative to the base URL, e.g. "payment"
-	version string // the Version header: "1.0", "3.0" for download_bill
-	params  url.Values
-	retry   retryPolicy
-	// secrets are values (a buyer's identity) that must not reach an
-	// error, should HipoPay echo them back.
-	secrets []string
-}
-
-// encodeParams turns a request struct with `url` tags into parameters.
-func encodeParams(req any) url.Values {
-	v, err := query.Values(req)
-	if err != nil {
-		// query.Values fails only for non-struct input: a bug here.
-		panic("hipopay: encoding request: " + err.Error())
-	}
-	return v
-}
-
-// envelope is HipoPay's answer: {"is_success": true, "response": {...}} or
-// {"is_success": false, "error": CODE, "error_message": text}.
-type envelope struct {
-	IsSuccess     flexBool        `json:"is_success"`
-	Response      json.RawMessage `json:"response"`
-	Error         flexString      `json:"error"`
-	ErrorMessage  flexString      `json:"error_message"`
-	ReturnMessage flexString      `json:"return_message"`
-}
-
-// do sends c and decodes the "response" object of a successful answer into
-// out. A business error, an HTTP error status or a body that is not
-// HipoPay's answer is an *APIError.
-func (c *Client) do(ctx context.Context, cl call, out any) error {
-	_, err := c.doWithMessage(ctx, cl, out)
-	return err
-}
-
-// doWithMessage is do that also returns the answer's top-level
-// return_message (refund answers carry one).
-func (c *Client) doWithMessage(ctx context.Context, cl call, out any) (string, error) {
-	resp, err := c.send(ctx, c.hc, cl)
-	if err != nil {
-		return "", err
-	}
-	defer drainAndClose(resp.Body)
-	body, err := readLimited(resp.Body, maxResponseBytes)
-	body = redactSecrets(body, cl.secrets)
-	if err != nil {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
-	}
-	env, err := decodeEnvelope(resp.StatusCode, body)
-	if err != nil {
-		var apiErr *APIError
-		if len(cl.secrets) > 0 && errors.As(err, &apiErr) {
-			// The decoded message may hold an echo that was escaped
-			// in the body (\u674e).
-			apiErr.Message = string(redactSecrets([]byte(apiErr.Message), cl.secrets))
-		}
-		return "", err
-	}
-	if len(env.Response) == 0 || string(env.Response) == "null" {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
-	}
-	if err := unmarshalLenient(env.Response, out); err != nil {
-		return "", &APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)}
-	}
-	return string(env.ReturnMessage), nil
-}
-
-// decodeEnvelope reads HipoPay's answer; anything but a successful one is
-// an *APIError carrying the HTTP status.
-func decodeEnvelope(status int, body []byte) (*envelope, error) {
-	var env envelope
-	if err := unmarshalLenient(body, &env); err != nil {
-		msg := "answer is not HipoPay's JSON"
-		if status < 200 || status > 299 {
-			msg = http.StatusText(status)
-		}
-		return nil, &APIError{StatusCode: status, Message: msg, Body: snippet(body)}
-	}
-	if !env.IsSuccess.set {
-		return nil, &APIError{StatusCode: status, Message: "answer has no is_success", Body: snippet(body)}
-	}
-	if !env.IsSuccess.value {
-		return nil, &APIError{StatusCode: status, Code: string(env.Error), Message: string(env.ErrorMessage)}
-	}
-	if status < 200 || status > 299 {
-		return nil, &APIError{StatusCode: status, Message: http.StatusText(status), Body: snippet(body)}
-	}
-	return &env, nil
-}
-
-// stream sends c and returns the body of a successful answer unread; a JSON
-// error body becomes an *APIError. Used by DownloadBill.
-func (c *Client) stream(ctx context.Context, cl call) (io.ReadCloser, error) {
-	resp, err := c.send(ctx, c.streamHC, cl)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		body, _ := readLimited(resp.Body, maxResponseBytes)
-		_, err := decodeEnvelope(resp.StatusCode, body)
-		return nil, err
-	}
-	br := bufio.NewReaderSize(resp.Body, 64<<10)
-	if looksLikeJSON(br) {
-		defer resp.Body.Close()
-		body, err := readLimited(br, maxResponseBytes)
-		if err != nil {
-			return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
-		}
-		if _, err := decodeEnvelope(resp.StatusCode, body); err != nil {
-			return nil, err
-		}
-		return nil, &APIError{StatusCode: resp.StatusCode, Message: "expected the reconciliation file, got a JSON answer", Body: snippet(body)}
-	}
-	return &drainCloser{Reader: br, body: resp.Body}, nil
-}
-
-// looksLikeJSON peeks at the first non-blank byte of a body (after a BOM).
-func looksLikeJSON(br *bufio.Reader) bool {
-	head, _ := br.Peek(512)
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	head = bytes.TrimLeft(head, " \t\r\n")
-	return len(head) > 0 && head[0] == '{'
-}
-
-// drainCloser drains (a bounded amount of) the body on Close so that the
-// connection can be reused.
-type drainCloser struct {
-	io.Reader
-	body io.ReadCloser
-}
-
-func (d *drainCloser) Close() error {
-	_, _ = io.CopyN(io.Discard, d.body, 256<<10)
-	return d.body.Close()
-}
-
-// send signs and sends c, retrying as its policy allows, and returns the
-// final answer with its body unread. Only the returned response's body is
-// left open.
-func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Response, error) {
-	if ctx == nil {
-		return nil, errors.New("hipopay: nil context")
-	}
-	canon := canonicalQuery(cl.params, true)
-	for attempt := 1; ; attempt++ {
-		resp, connected, err := c.attempt(ctx, hc, cl, canon, attempt)
-		retryable, cause, after := c.shouldRetry(ctx, cl, resp, connected, err)
-		if !retryable || attempt > c.maxRetries {
-			return resp, err
-		}
-		delay := c.backoff(attempt, after)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-			// Waiting would outlive the caller: give up with what we have.
-			return resp, err
-		}
-		if resp != nil {
-			drainAndClose(resp.Body)
-		}
-		c.log(ctx, slog.LevelWarn, "hipopay: retrying",
-			slog.String("method", cl.method), slog.String("path", c.baseURL.Path+cl.path),
-			slog.Int("attempt", attempt), slog.String("cause", cause), slog.Duration("delay", delay))
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("hipopay: %s %s: %w (after %d attempts, last: %s)", cl.method, cl.path, ctx.Err(), attempt, cause)
-		case <-timer.C:
-		}
-	}
-}
-
-// attempt sends one signed request. connected reports whether a connection
-// to the server was obtained, i.e. whether HipoPay may have seen it.
-func (c *Client) attempt(ctx context.Context, hc *http.Client, cl call, canon string, n int) (resp *http.Response, connected bool, err error) {
-	ts := strconv.FormatInt(c.now().Unix(), 10)
-	sig, err := c.signer.SignString(canon + "," + ts)
-	if err != nil {
-		return nil, false, err
-	}
-	u := *c.baseURL
-	u.Path += cl.path
-	path := u.Path
-	if u.RawPath != "" {
-		u.RawPath += cl.path
-	}
-	var body io.Reader
-	if cl.method == http.MethodGet {
-		u.RawQuery = canon
-	} else {
-		body = strings.NewReader(canon)
-	}
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected = true }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u.String(), body)
-	if err != nil {
-		return nil, false, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "hipopay-go/"+Version)
-	req.Header.Set("MerchantNO", c.merchantNo)
-	req.Header.Set("Version", cl.version)
-	req.Header.Set("Timestamp", ts)
-	req.Header.Set("Signature", sig)
-
-	start := time.Now()
-	resp, err = hc.Do(req)
-	elapsed := time.Since(start)
-	if err != nil {
-		c.log(ctx, slog.LevelDebug, "hipopay: request",
-			slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
-			slog.Duration("duration", elapsed), slog.String("error", redactURLError(err).Error()))
-		return nil, connected, fmt.Errorf("hipopay: %s %s: %w", cl.method, cl.path, redactURLError(err))
-	}
-	c.log(ctx, slog.LevelDebug, "hipopay: request",
-		slog.String("method", cl.method), slog.String("path", path), slog.Int("attempt", n),
-		slog.Int("status", resp.StatusCode), slog.Duration("duration", elapsed))
-	return resp, true, nil
-}
-
-// shouldRetry decides whether an attempt's outcome may be retried under
-// cl's policy, why, and what Retry-After asked for.
-func (c *Client) shouldRetry(ctx context.Context, cl call, resp *http.Response, connected bool, err error) (bool, string, time.Duration) {
-	if err != nil {
-		// The caller's context ended: nothing more may be tried. A timeout
-		// of the http.Client itself is retried like any network error.
-		if ctx.Err() != nil {
-			return false, "", 0
-		}
-		if cl.retry == retryUnsent && (connected || !neverSent(err)) {
-			return false, "", 0
-		}
-		return true, err.Error(), 0
-	}
-	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-		return false, "", 0
-	}
-	if cl.retry == retryUnsent {
-		return false, "", 0
-	}
-	// The wait is real time: an HTTP date is measured against the
-	// answer's own Date, else the real clock (not WithClock's).
-	now, err := http.ParseTime(resp.Header.Get("Date"))
-	if err != nil {
-		now = time.Now()
-	}
-	return true, "HTTP " + strconv.Itoa(resp.StatusCode), parseRetryAfter(resp.Header.Get("Retry-After"), now)
-}
-
-// neverSent reports whether err proves the request never left: the
-// connection could not be made at all (DNS failure, connection refused,
-// dial timeout). Anything else may have reached HipoPay.
-func neverSent(err error) bool {
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
-}
-
-// backoff is the delay before retry number attempt: exponential from the
-// base (about 100 ms) with jitter, capped, or what Retry-After asked for.
-func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return min(retryAfter, maxRetryAfter)
-	}
-	d := c.backoffBase << (attempt - 1)
-	if d <= 0 || d > maxBackoff {
-		d = maxBackoff
-	}
-	// Jitter on top: between the exponential delay and half as much again,
-	// still capped.
-	return min(d+rand.N(d/2+1), maxBackoff)
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// redactURLError drops the query string (the call's parameters) from the
-// URL that net/http puts in its errors.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil && u.RawQuery != "" {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
-}
-
-func (c *Client) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-	if c.logger == nil {
-		return
-	}
-	c.logger.LogAttrs(ctx, level, msg, attrs...)
-}
-
-// readLimited reads all of r, failing if it holds more than limit bytes.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return b, err
-	}
-	if int64(len(b)) > limit {
-		return b[:limit], fmt.Errorf("answer larger than %d bytes", limit)
-	}
-	return b, nil
-}
-
-func drainAndClose(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, maxResponseBytes)
-	_ = body.Close()
-}
-
-// redactSecrets replaces every secret in body, raw or in the encoded forms
-// an echo may take (form encoding, RFC 3986, JSON escapes), with
-// [REDACTED].
-func redactSecrets(body []byte, secrets []string) []byte {
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		var enc strings.Builder
-		writeRFC3986(&enc, s)
-		jsonText, _ := json.Marshal(s)
-		for _, form := range []string{s, url.QueryEscape(s), enc.String(), strings.Trim(string(jsonText), `"`)} {
-			body = bytes.ReplaceAll(body, []byte(form), []byte("[REDACTED]"))
-		}
-	}
-	return body
-}
-
-// snippet is a short, printable prefix of an unexpected body for errors.
-func snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > errorSnippetBytes {
-		s = s[:errorSnippetBytes]
-		for len(s) > 0 && !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "..."
-	}
-	return strings.ToValidUTF8(s, "?")
-}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +31,13 @@ func TestNewClientDefaults(t *testing.T) {
 	require.True(t, ok)
 	assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 16)
 	assert.False(t, tr.DisableKeepAlives)
-	assert.Nil(t, tr.TLSClientConfig, "TLS settings are Go's defaults, never weakened")
+	if tr.TLSClientConfig != nil {
+		// Cloned from http.DefaultTransport: only the HTTP/2 protocols are
+		// set; TLS settings are Go's defaults, never weakened.
+		cfg := tr.TLSClientConfig.Clone()
+		cfg.NextProtos = nil
+		assert.Equal(t, &tls.Config{}, cfg, "TLS settings are Go's defaults, never weakened")
+	}
 
 	sb, err := NewClient(testMerchantNo, merchantKey(t), WithSandbox())
 	require.NoError(t, err)
@@ -200,4 +209,53 @@ func TestSandboxBaseURLMeansTheSandboxKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.HipoPayPublicKey().Equal(sandbox))
 	assert.True(t, c.Sandbox())
+}
+
+// httpmock.Activate() (what most merchants' tests do) intercepts a client
+// built with no options: the default transport comes from
+// http.DefaultTransport at NewClient time.
+func TestHTTPMockActivateInterceptsTheDefaultClient(t *testing.T) {
+	httpmock.Activate()
+	t.Cleanup(httpmock.DeactivateAndReset)
+	httpmock.RegisterResponder(http.MethodGet, "https://hipopay.invalid/wechatpay/forex_rate",
+		httpmock.NewStringResponder(http.StatusOK, forexOK))
+	httpmock.RegisterResponder(http.MethodGet, ProductionBaseURL+"wechatpay/forex_rate",
+		httpmock.NewStringResponder(http.StatusOK, forexOK))
+
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL("https://hipopay.invalid/"))
+	require.NoError(t, err)
+	r, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.149", r.Rate)
+	assert.Equal(t, 1, httpmock.GetTotalCallCount())
+
+	plain, err := NewClient(testMerchantNo, merchantKey(t))
+	require.NoError(t, err)
+	_, err = plain.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, 2, httpmock.GetTotalCallCount())
+	assert.Equal(t, defaultTimeout, plain.hc.Timeout, "the default timeout stays")
+}
+
+// httpmock.ActivateNonDefault(hc) with WithHTTPClient(hc) intercepts too,
+// even when the mock is swapped in after the client was built.
+func TestHTTPMockActivateNonDefaultWithAnInjectedClient(t *testing.T) {
+	hc := &http.Client{}
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithHTTPClient(hc), WithBaseURL("https://hipopay.invalid/"))
+	require.NoError(t, err)
+	httpmock.ActivateNonDefault(hc)
+	t.Cleanup(httpmock.DeactivateAndReset)
+	mock := hc.Transport.(*httpmock.MockTransport)
+	mock.RegisterResponder(http.MethodGet, "https://hipopay.invalid/wechatpay/forex_rate",
+		httpmock.NewStringResponder(http.StatusOK, forexOK))
+	r, err := c.GetForexRate(context.Background(), USD)
+	require.NoError(t, err)
+	assert.Equal(t, "0.149", r.Rate)
+	assert.Equal(t, 1, mock.GetTotalCallCount())
+}
+
+func TestNewClientErrorPrefixNotDoubled(t *testing.T) {
+	_, err := NewClient("M1", nil)
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "hipopay:"), err.Error())
 }

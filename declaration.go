@@ -61,6 +61,14 @@ func (r DeclarationRequest) Format(f fmt.State, verb rune) {
 	}
 }
 
+// MarshalJSON writes the request with the buyer's CertID and Name
+// redacted, for JSON loggers; it is not what is sent to HipoPay.
+func (r DeclarationRequest) MarshalJSON() ([]byte, error) {
+	r.CertID, r.Name = redact(r.CertID), redact(r.Name)
+	type plain DeclarationRequest // no MarshalJSON method: no recursion
+	return json.Marshal(plain(r))
+}
+
 // LogValue logs the request with the buyer's CertID and Name redacted.
 func (r DeclarationRequest) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -73,7 +81,7 @@ func redact(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "[REDACTED]"
+	return redacted
 }
 
 func (r *DeclarationRequest) validate() error {
@@ -157,6 +165,19 @@ type RedeclarationRequest struct {
 	MchCustomsNo string      `url:"mch_customs_no"` // required
 }
 
+func (r *RedeclarationRequest) validate() error {
+	if r == nil {
+		return invalid("request", "is nil")
+	}
+	if err := validIdentified(r.PaymentNo, r.OutOrderNo, r.SubOrderNo); err != nil {
+		return err
+	}
+	if err := validCustoms("customs", r.Customs); err != nil {
+		return err
+	}
+	return required("mch_customs_no", r.MchCustomsNo)
+}
+
 // DeclarationQuery identifies a declaration: SubOrderNo when the order was
 // split, otherwise PaymentNo or OutOrderNo; Customs is required.
 type DeclarationQuery struct {
@@ -164,6 +185,13 @@ type DeclarationQuery struct {
 	OutOrderNo string      `url:"out_order_no,omitempty"`
 	SubOrderNo string      `url:"sub_order_no,omitempty"`
 	Customs    CustomsCode `url:"customs"`
+}
+
+func (q DeclarationQuery) validate() error {
+	if err := validIdentified(q.PaymentNo, q.OutOrderNo, q.SubOrderNo); err != nil {
+		return err
+	}
+	return validCustoms("customs", q.Customs)
 }
 
 // validIdentified checks the "one of payment_no, out_order_no,
@@ -177,188 +205,192 @@ func validIdentified(paymentNo, outOrderNo, subOrderNo string) error {
 
 // Declaration is a customs declaration as HipoPay reports it. Which fields
 // are set depends on the call: re-declaration answers carry Explanation,
-// declaration answers RawResponse.
+// declaration answers RawResponse. It marshals to JSON as HipoPay writes it.
 type Declaration struct {
-	OutOrderNo       string
-	PaymentNo        string
-	Customs          CustomsCode
-	WechatpayNo      string // WeChat Pay's payment number
-	State            DeclarationState
-	ModifyTime       time.Time // UTC+8
-	VerDept          VerifyDepartment
-	PayTransactionID string
-	SubOrderNo       string
-	SubOrderAmount   string
-	TransportAmount  string
-	ProductAmount    string
-	CertCheckResult  CertCheckResult
-	Explanation      string // why a re-declaration failed
+	OutOrderNo       string           `json:"out_order_no"`
+	PaymentNo        string           `json:"payment_no"`
+	Customs          CustomsCode      `json:"customs"`
+	WechatpayNo      string           `json:"wechatpay_no,omitempty"` // WeChat Pay's payment number
+	State            DeclarationState `json:"state"`
+	ModifyTime       time.Time        `json:"modify_time"` // UTC+8
+	VerDept          VerifyDepartment `json:"ver_dept,omitempty"`
+	PayTransactionID string           `json:"pay_transaction_id,omitempty"`
+	SubOrderNo       string           `json:"sub_order_no,omitempty"`
+	SubOrderAmount   string           `json:"sub_order_amount,omitempty"`
+	TransportAmount  string           `json:"transport_amount,omitempty"`
+	ProductAmount    string           `json:"product_amount,omitempty"`
+	CertCheckResult  CertCheckResult  `json:"cert_check_result,omitempty"`
+	Explanation      string           `json:"explanation,omitempty"` // why a re-declaration failed
 	// RawResponse is the customs' own answer, decoded from the JSON text
 	// HipoPay sends in raw_response; nil when absent or when it is not
 	// JSON at all (RawResponseText still has it).
-	RawResponse *DeclarationRawResponse
+	RawResponse *DeclarationRawResponse `json:"raw_response,omitempty"`
 	// RawResponseText is raw_response as received.
-	RawResponseText string
+	RawResponseText string `json:"-"`
+}
+
+type declarationAlias Declaration
+
+// declarationJSON shadows Declaration's lenient fields with leaf types;
+// raw_response is a JSON document inside a string.
+type declarationJSON struct {
+	*declarationAlias
+	OutOrderNo       flexString    `json:"out_order_no"`
+	PaymentNo        flexString    `json:"payment_no"`
+	WechatpayNo      flexString    `json:"wechatpay_no"`
+	ModifyTime       *flexTime     `json:"modify_time,omitempty"`
+	PayTransactionID flexString    `json:"pay_transaction_id,omitempty"`
+	SubOrderNo       flexString    `json:"sub_order_no,omitempty"`
+	SubOrderAmount   flexString    `json:"sub_order_amount,omitempty"`
+	TransportAmount  flexString    `json:"transport_amount,omitempty"`
+	ProductAmount    flexString    `json:"product_amount,omitempty"`
+	RawResponse      *embeddedJSON `json:"raw_response,omitempty"`
+}
+
+func (d *Declaration) json() (*declarationJSON, error) {
+	w := &declarationJSON{declarationAlias: (*declarationAlias)(d), OutOrderNo: flexString(d.OutOrderNo),
+		PaymentNo: flexString(d.PaymentNo), WechatpayNo: flexString(d.WechatpayNo), ModifyTime: wireTime(d.ModifyTime),
+		PayTransactionID: flexString(d.PayTransactionID), SubOrderNo: flexString(d.SubOrderNo),
+		SubOrderAmount: flexString(d.SubOrderAmount), TransportAmount: flexString(d.TransportAmount),
+		ProductAmount: flexString(d.ProductAmount)}
+	text := d.RawResponseText
+	if text == "" && d.RawResponse != nil {
+		b, err := json.Marshal(d.RawResponse)
+		if err != nil {
+			return nil, err
+		}
+		text = string(b)
+	}
+	if text != "" {
+		w.RawResponse = &embeddedJSON{text: text}
+	}
+	return w, nil
+}
+
+// UnmarshalJSON decodes HipoPay's declaration object leniently. A
+// raw_response that does not decode leaves RawResponse nil rather than
+// fail the answer: HipoPay accepted the call.
+func (d *Declaration) UnmarshalJSON(b []byte) error {
+	w, err := d.json()
+	if err != nil {
+		return err
+	}
+	w.RawResponse = nil
+	if err := json.Unmarshal(b, w); err != nil {
+		return err
+	}
+	d.OutOrderNo, d.PaymentNo, d.WechatpayNo = string(w.OutOrderNo), string(w.PaymentNo), string(w.WechatpayNo)
+	d.ModifyTime, d.PayTransactionID, d.SubOrderNo = w.ModifyTime.time(), string(w.PayTransactionID), string(w.SubOrderNo)
+	d.SubOrderAmount, d.TransportAmount, d.ProductAmount = string(w.SubOrderAmount), string(w.TransportAmount), string(w.ProductAmount)
+	d.RawResponse, d.RawResponseText = nil, ""
+	if w.RawResponse != nil {
+		d.RawResponseText = w.RawResponse.text
+		var raw DeclarationRawResponse
+		if w.RawResponse.doc != nil && json.Unmarshal(w.RawResponse.doc, &raw) == nil {
+			raw.JSON = w.RawResponse.doc
+			d.RawResponse = &raw
+		}
+	}
+	return nil
+}
+
+// MarshalJSON writes the declaration as HipoPay does: raw_response as a
+// JSON document inside a string (RawResponseText, else RawResponse).
+func (d Declaration) MarshalJSON() ([]byte, error) {
+	w, err := d.json()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(w)
 }
 
 // DeclarationRawResponse is the customs' original answer to a declaration.
 type DeclarationRawResponse struct {
-	ModifyTime              time.Time // "20060102150405" in UTC+8
-	State                   DeclarationState
-	CertCheckResult         CertCheckResult
-	TransactionID           string // WeChat Pay's payment number
-	ReturnCode              string
-	ReturnMsg               string
-	Sign                    string
-	SubOrderID              string
-	MchID                   string
-	OutTradeNo              string // HipoPay's payment number
-	ErrCodeDes              string // "OK" on success
-	AppID                   string
-	SubOrderNo              string
-	VerifyDepartmentTradeID string
-	VerifyDepartment        VerifyDepartment
-	ResultCode              string // SUCCESS or FAIL
-	ErrCode                 string
+	ModifyTime              time.Time        `json:"modify_time"` // "20060102150405" in UTC+8
+	State                   DeclarationState `json:"state"`
+	CertCheckResult         CertCheckResult  `json:"cert_check_result"`
+	TransactionID           string           `json:"transaction_id"` // WeChat Pay's payment number
+	ReturnCode              string           `json:"return_code"`
+	ReturnMsg               string           `json:"return_msg"`
+	Sign                    string           `json:"sign"`
+	SubOrderID              string           `json:"sub_order_id"`
+	MchID                   string           `json:"mch_id"`
+	OutTradeNo              string           `json:"out_trade_no"` // HipoPay's payment number
+	ErrCodeDes              string           `json:"err_code_des"` // "OK" on success
+	AppID                   string           `json:"appid"`
+	SubOrderNo              string           `json:"sub_order_no"`
+	VerifyDepartmentTradeID string           `json:"verify_department_trade_id"`
+	VerifyDepartment        VerifyDepartment `json:"verify_department"`
+	ResultCode              string           `json:"result_code"` // SUCCESS or FAIL
+	ErrCode                 string           `json:"err_code"`
 	// JSON is the raw_response document as received.
-	JSON json.RawMessage
+	JSON json.RawMessage `json:"-"`
 }
 
-type declarationWire struct {
-	OutOrderNo       flexString      `json:"out_order_no"`
-	PaymentNo        flexString      `json:"payment_no"`
-	Customs          flexString      `json:"customs"`
-	WechatpayNo      flexString      `json:"wechatpay_no"`
-	State            flexString      `json:"state"`
-	ModifyTime       flexTime        `json:"modify_time"`
-	VerDept          flexString      `json:"ver_dept"`
-	PayTransactionID flexString      `json:"pay_transaction_id"`
-	SubOrderNo       flexString      `json:"sub_order_no"`
-	SubOrderAmount   flexString      `json:"sub_order_amount"`
-	TransportAmount  flexString      `json:"transport_amount"`
-	ProductAmount    flexString      `json:"product_amount"`
-	CertCheckResult  flexString      `json:"cert_check_result"`
-	Explanation      flexString      `json:"explanation"`
-	RawResponse      json.RawMessage `json:"raw_response"`
+type rawResponseAlias DeclarationRawResponse
+
+// rawResponseJSON shadows the lenient fields of the customs' answer.
+type rawResponseJSON struct {
+	*rawResponseAlias
+	ModifyTime              *compactTime `json:"modify_time,omitempty"`
+	TransactionID           flexString   `json:"transaction_id"`
+	SubOrderID              flexString   `json:"sub_order_id"`
+	MchID                   flexString   `json:"mch_id"`
+	OutTradeNo              flexString   `json:"out_trade_no"`
+	SubOrderNo              flexString   `json:"sub_order_no"`
+	VerifyDepartmentTradeID flexString   `json:"verify_department_trade_id"`
+	ErrCode                 flexString   `json:"err_code"`
 }
 
-type rawResponseWire struct {
-	ModifyTime              flexTime   `json:"modify_time"`
-	State                   flexString `json:"state"`
-	CertCheckResult         flexString `json:"cert_check_result"`
-	TransactionID           flexString `json:"transaction_id"`
-	ReturnCode              flexString `json:"return_code"`
-	ReturnMsg               flexString `json:"return_msg"`
-	Sign                    flexString `json:"sign"`
-	SubOrderID              flexString `json:"sub_order_id"`
-	MchID                   flexString `json:"mch_id"`
-	OutTradeNo              flexString `json:"out_trade_no"`
-	ErrCodeDes              flexString `json:"err_code_des"`
-	AppID                   flexString `json:"appid"`
-	SubOrderNo              flexString `json:"sub_order_no"`
-	VerifyDepartmentTradeID flexString `json:"verify_department_trade_id"`
-	VerifyDepartment        flexString `json:"verify_department"`
-	ResultCode              flexString `json:"result_code"`
-	ErrCode                 flexString `json:"err_code"`
+func (r *DeclarationRawResponse) json() *rawResponseJSON {
+	return &rawResponseJSON{rawResponseAlias: (*rawResponseAlias)(r), ModifyTime: wireCompactTime(r.ModifyTime),
+		TransactionID: flexString(r.TransactionID), SubOrderID: flexString(r.SubOrderID), MchID: flexString(r.MchID),
+		OutTradeNo: flexString(r.OutTradeNo), SubOrderNo: flexString(r.SubOrderNo),
+		VerifyDepartmentTradeID: flexString(r.VerifyDepartmentTradeID), ErrCode: flexString(r.ErrCode)}
 }
 
-func (w *declarationWire) declaration() *Declaration {
-	d := &Declaration{
-		OutOrderNo:       string(w.OutOrderNo),
-		PaymentNo:        string(w.PaymentNo),
-		Customs:          CustomsCode(w.Customs),
-		WechatpayNo:      string(w.WechatpayNo),
-		State:            DeclarationState(w.State),
-		ModifyTime:       time.Time(w.ModifyTime),
-		VerDept:          VerifyDepartment(w.VerDept),
-		PayTransactionID: string(w.PayTransactionID),
-		SubOrderNo:       string(w.SubOrderNo),
-		SubOrderAmount:   string(w.SubOrderAmount),
-		TransportAmount:  string(w.TransportAmount),
-		ProductAmount:    string(w.ProductAmount),
-		CertCheckResult:  CertCheckResult(w.CertCheckResult),
-		Explanation:      string(w.Explanation),
+// UnmarshalJSON decodes the customs' answer leniently.
+func (r *DeclarationRawResponse) UnmarshalJSON(b []byte) error {
+	w := r.json()
+	if err := json.Unmarshal(b, w); err != nil {
+		return err
 	}
-	// HipoPay accepted the call: a raw_response that does not decode is
-	// no reason to lose the answer.
-	d.RawResponseText, d.RawResponse = decodeRawResponse(w.RawResponse)
-	return d
+	r.ModifyTime, r.TransactionID, r.SubOrderID = w.ModifyTime.time(), string(w.TransactionID), string(w.SubOrderID)
+	r.MchID, r.OutTradeNo, r.SubOrderNo = string(w.MchID), string(w.OutTradeNo), string(w.SubOrderNo)
+	r.VerifyDepartmentTradeID, r.ErrCode = string(w.VerifyDepartmentTradeID), string(w.ErrCode)
+	r.JSON = append(json.RawMessage(nil), b...)
+	return nil
 }
 
-// decodeRawResponse decodes raw_response: a JSON document inside a JSON
-// string, or (leniently) the document itself. It returns the text as
-// received and the decoded document, nil when there is none or it does not
-// decode.
-func decodeRawResponse(b json.RawMessage) (string, *DeclarationRawResponse) {
-	doc := []byte(b)
-	if len(doc) > 0 && doc[0] == '"' {
-		var s string
-		if err := json.Unmarshal(doc, &s); err != nil {
-			return "", nil
-		}
-		doc = []byte(strings.TrimSpace(s))
-	}
-	text := string(doc)
-	if len(doc) == 0 || text == "null" {
-		return "", nil
-	}
-	var w rawResponseWire
-	if err := unmarshalLenient(doc, &w); err != nil {
-		return text, nil
-	}
-	if !json.Valid(doc) {
-		// Python-flavoured text, decoded leniently: keep the JSON it was
-		// read as, since a json.RawMessage must hold valid JSON.
-		doc, _ = depythonize(doc)
-	}
-	return text, &DeclarationRawResponse{
-		ModifyTime:              time.Time(w.ModifyTime),
-		State:                   DeclarationState(w.State),
-		CertCheckResult:         CertCheckResult(w.CertCheckResult),
-		TransactionID:           string(w.TransactionID),
-		ReturnCode:              string(w.ReturnCode),
-		ReturnMsg:               string(w.ReturnMsg),
-		Sign:                    string(w.Sign),
-		SubOrderID:              string(w.SubOrderID),
-		MchID:                   string(w.MchID),
-		OutTradeNo:              string(w.OutTradeNo),
-		ErrCodeDes:              string(w.ErrCodeDes),
-		AppID:                   string(w.AppID),
-		SubOrderNo:              string(w.SubOrderNo),
-		VerifyDepartmentTradeID: string(w.VerifyDepartmentTradeID),
-		VerifyDepartment:        VerifyDepartment(w.VerifyDepartment),
-		ResultCode:              string(w.ResultCode),
-		ErrCode:                 string(w.ErrCode),
-		JSON:                    json.RawMessage(doc),
-	}
-}
+// MarshalJSON writes the customs' answer with its time as
+// "20060102150405" in UTC+8.
+func (r DeclarationRawResponse) MarshalJSON() ([]byte, error) { return json.Marshal(r.json()) }
 
 // declarationCall sends a declaration call and decodes its answer.
 func (c *Client) declarationCall(ctx context.Context, cl call) (*Declaration, error) {
-	var w declarationWire
-	if err := c.do(ctx, cl, &w); err != nil {
+	var d Declaration
+	if _, err := c.do(ctx, cl, &d); err != nil {
 		return nil, err
 	}
-	return w.declaration(), nil
+	return &d, nil
 }
 
-// Declare declares a sub-order of a paid payment to a customs office. For
-// GUANGZHOU_HP_GJ and GUANGZHOU_NS_GJ declare to GUANGZHOU_ZS as well (see
-// CustomsCode.UnifiedDeclaration).
+// Declare declares a sub-order of a paid payment to a customs office
+// (see [CustomsCode.UnifiedDeclaration] for the offices that need two).
 //
 // HipoPay endpoint: POST wechatpay/declaration.
 //
 // Invalid input (a missing field, a sub_order_amount that is not
 // transport_amount + product_amount, cert_id without name) is a
-// *ValidationError before any network call. The call is never re-sent once
-// it may have reached HipoPay; query it with GetDeclaration instead.
-// HipoPay's refusals are *APIError.
+// [*ValidationError] before any network call. Never re-sent once it may
+// have reached HipoPay: query it with [Client.GetDeclaration]. HipoPay's
+// refusals are [*APIError]; no error holds the buyer's cert_id or name.
 func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declaration, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration", version: apiVersion,
-		params: encodeParams(req), retry: retryUnsent, secrets: []string{req.CertID, req.Name}})
+	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/declaration",
+		params: encodeParams(req), secrets: []string{req.CertID, req.Name}})
 }
 
 // Redeclare re-declares a payment to customs.
@@ -366,36 +398,25 @@ func (c *Client) Declare(ctx context.Context, req *DeclarationRequest) (*Declara
 // HipoPay endpoint: POST wechatpay/redeclaration.
 //
 // A request without an identifier, customs or mch_customs_no is a
-// *ValidationError before any network call. Never re-sent once it may have
-// reached HipoPay. HipoPay's refusals are *APIError.
+// [*ValidationError] before any network call. Never re-sent once it may
+// have reached HipoPay. HipoPay's refusals are [*APIError].
 func (c *Client) Redeclare(ctx context.Context, req *RedeclarationRequest) (*Declaration, error) {
-	if req == nil {
-		return nil, invalid("request", "is nil")
-	}
-	if err := validIdentified(req.PaymentNo, req.OutOrderNo, req.SubOrderNo); err != nil {
+	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if err := validCustoms("customs", req.Customs); err != nil {
-		return nil, err
-	}
-	if err := required("mch_customs_no", req.MchCustomsNo); err != nil {
-		return nil, err
-	}
-	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/redeclaration", version: apiVersion, params: encodeParams(req), retry: retryUnsent})
+	return c.declarationCall(ctx, call{method: http.MethodPost, path: "wechatpay/redeclaration", params: encodeParams(req)})
 }
 
 // GetDeclaration returns the state of a customs declaration.
 //
 // HipoPay endpoint: GET wechatpay/declaration.
 //
-// A query without an identifier or customs is a *ValidationError. Retried
-// on network errors, 429 and 5xx. HipoPay's refusals are *APIError.
+// A query without an identifier or customs is a [*ValidationError].
+// Retried on network errors, 429 and 5xx. HipoPay's refusals are
+// [*APIError].
 func (c *Client) GetDeclaration(ctx context.Context, q DeclarationQuery) (*Declaration, error) {
-	if err := validIdentified(q.PaymentNo, q.OutOrderNo, q.SubOrderNo); err != nil {
+	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	if err := validCustoms("customs", q.Customs); err != nil {
-		return nil, err
-	}
-	return c.declarationCall(ctx, call{method: http.MethodGet, path: "wechatpay/declaration", version: apiVersion, params: encodeParams(q)})
+	return c.declarationCall(ctx, call{method: http.MethodGet, path: "wechatpay/declaration", params: encodeParams(q)})
 }

@@ -1,13 +1,14 @@
 // Package hipopay is a Go client for HipoPay, the cross-border gateway
-// through which overseas merchants take WeChat Pay from Chinese customers
-// inside WeChat mini-programs.
+// through which overseas merchants take WeChat Pay and Alipay from Chinese
+// customers: in WeChat mini-programs, official accounts and apps, on web
+// pages (QR codes, Alipay's web and WAP pages) and at the till (barcodes).
 //
 // It places orders, checks payments, refunds, declares to customs, reads
 // the reconciliation file, and verifies HipoPay's signed payment
 // notifications, processing each payment exactly once. Every request is
-// signed (RSA PKCS#1 v1.5 over SHA-256 of HipoPay's canonical string, RFC
-// 3986-encoded values); every answer is decoded into typed results and
-// typed errors.
+// signed (RSA PKCS#1 v1.5 over SHA-256 of HipoPay's canonical string, values
+// percent-encoded by HipoPay's documented rule); every answer is decoded
+// into typed results and typed errors.
 //
 // # Quick start
 //
@@ -26,12 +27,23 @@
 //		ClientIP:    "203.0.113.9",
 //		NotifyURL:   "https://shop.example/hipopay/notify",
 //	})
+//	if err != nil { ... }
 //	// Give payment.PrepayParams.RequestPayment() to wx.requestPayment.
 //
 //	http.Handle("/hipopay/notify", client.NotificationHandler(
 //		func(ctx context.Context, n *hipopay.PaymentNotification) error {
 //			return orders.MarkPaid(ctx, n.OutTradeID, n.PaymentNo) // runs once per payment
 //		}))
+//
+// # Payment methods
+//
+// PlaceOrderRequest.Method picks the endpoint ([PaymentMethods] lists the
+// fourteen; the zero value is [WeChatMiniProgram]); each method takes its
+// own fields, checked before sending. What an answer gives the front end
+// is typed where a source attests it ([Payment] PrepayParams, JSParams,
+// QRCodeURL, PayURL) and is always in Payment.Raw. [Client.WaitForPayment]
+// polls a barcode payment until the buyer confirms; [Client.Call] sends
+// an endpoint the SDK does not type yet.
 //
 // # Errors
 //
@@ -56,5 +68,10 @@
 // HipoPay's times are China Standard Time (UTC+8); the SDK returns them as
 // time.Time in that zone. Amounts stay exact decimal strings.
 //
-// Package hipopaytest offers a stateful fake HipoPay for merchants' tests.
+// # Testing
+//
+// Package [github.com/hipopay-go/hipopay/hipopaytest] is a stateful fake
+// HipoPay to run an integration against, in process: it verifies request
+// signatures, keeps orders, refunds and declarations, and signs and re-sends
+// notifications. The examples of this package run against it.
 package hipopay

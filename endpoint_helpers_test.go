@@ -1,7 +1,7 @@
 package hipopay
 
 // Helpers of the endpoint tests (payment_test.go, refund_test.go,
-// declaration_test.go, download_test.go): an httpmock-backed client that
+// declaration_test.go, bill_download_test.go): an httpmock-backed client that
 // records every request as HipoPay would receive it, and assertions on that
 // wire, on validation errors and on HipoPay's error answers.
 

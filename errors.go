@@ -7,6 +7,7 @@ package hipopay
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -14,7 +15,9 @@ import (
 // APIError is a failure answered by HipoPay: a business error
 // ({"is_success": false, "error": CODE}), an HTTP error status, or a body
 // that is not HipoPay's JSON answer (an HTML page from a proxy, truncated
-// JSON). errors.Is matches it against the sentinels below by Code.
+// JSON). errors.Is matches it against the sentinels such as
+// [ErrPaymentNotFound] by Code. Body and Message never hold the request's
+// Signature or a buyer's cert_id or name, however they were echoed.
 type APIError struct {
 	StatusCode int    // HTTP status
 	Code       string // the "error" field, e.g. "PAYMENT_NOT_FOUND"; "" when the body was not HipoPay's answer
@@ -74,12 +77,13 @@ var (
 // a missing Timestamp.
 var ErrInvalidSignature = errors.New("hipopay: invalid signature")
 
-// ErrInvalidRequest is matched (errors.Is) by every *ValidationError.
+// ErrInvalidRequest is matched (errors.Is) by every [*ValidationError].
 var ErrInvalidRequest = errors.New("hipopay: invalid request")
 
 // ValidationError reports input refused before any network call. Field is
-// the wire name of the offending parameter ("amount", "out_trade_id"). The
-// message never repeats the value of a personal field (cert_id, name).
+// the wire name of the offending parameter ("amount", "out_trade_id");
+// Error names its Go field too. The message never repeats the value of a
+// personal field (cert_id, name). errors.Is matches [ErrInvalidRequest].
 type ValidationError struct {
 	Field  string // wire name, e.g. "refund_amount"
 	Reason string // e.g. "is required"
@@ -93,33 +97,20 @@ func (e *ValidationError) Error() string {
 	return "hipopay: invalid " + name + ": " + e.Reason
 }
 
-// goFieldName is the Go spelling of a wire field name, as the request
-// structs have it: "out_trade_id" is "OutTradeID", "appid" is "AppID".
+// goFieldName is the Go name of the request field whose `url` tag is wire
+// ("appid" is AppID), "" if none: the struct tags are the one map.
 func goFieldName(wire string) string {
-	switch wire {
-	case "appid":
-		return "AppID"
-	case "openid":
-		return "OpenID"
-	case "is_rmb":
-		return "IsRMB"
-	case "request", "":
-		return ""
-	}
-	var b strings.Builder
-	for _, part := range strings.Split(wire, "_") {
-		switch part {
-		case "id", "ip", "url", "rmb":
-			b.WriteString(strings.ToUpper(part))
-		default:
-			if part != "" && part[0] >= 'a' && part[0] <= 'z' {
-				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-			} else {
-				b.WriteString(part)
+	for _, req := range []any{PlaceOrderRequest{}, PaymentQuery{}, RefundRequest{}, RefundQuery{}, DeclarationRequest{},
+		RedeclarationRequest{}, DeclarationQuery{}, forexQuery{}, billParams{}, AlipayDeclarationRequest{},
+		AlipayRedeclarationRequest{}, AlipayDeclarationQuery{}} {
+		t := reflect.TypeOf(req)
+		for i := 0; i < t.NumField(); i++ {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("url"), ","); name == wire {
+				return t.Field(i).Name
 			}
 		}
 	}
-	return b.String()
+	return ""
 }
 
 // Is makes errors.Is(err, ErrInvalidRequest) hold.
@@ -129,10 +120,11 @@ func invalid(field, format string, args ...any) *ValidationError {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// RefundConflictError is returned by Refund when HipoPay answers that a
-// refund with the request's out_refund_id already exists (result code
-// 0001) but that refund is for another payment or another amount. Existing
-// is the refund HipoPay holds under that out_refund_id.
+// RefundConflictError is returned by [Client.Refund] when HipoPay answers
+// that a refund with the request's out_refund_id already exists (result
+// code 0001) but that refund is for another payment or another amount (for
+// a full refund: not the payment's whole amount). Existing is the refund
+// HipoPay holds under that out_refund_id.
 type RefundConflictError struct {
 	OutRefundID string
 	Existing    *Refund

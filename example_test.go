@@ -2,6 +2,8 @@ package hipopay_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,10 +18,10 @@ import (
 )
 
 // The to-be-signed string of a request: the parameters sorted by name,
-// values RFC 3986-encoded, then a comma and the Timestamp header.
+// values encoded by HipoPay's documented rule (only A-Z a-z 0-9 _ . - kept,
+// so ~ is %7E), then a comma and the Timestamp header.
 func ExampleStringToSign() {
-	// The parameters of placing an order (the place_order case of
-	// testdata/request_signing_vectors.json).
+	// The parameters of placing an order.
 	params := url.Values{}
 	params.Set("merchant_no", "WC8888888888888")
 	params.Set("out_trade_id", "201901021232211023")
@@ -38,37 +40,38 @@ func ExampleStringToSign() {
 
 // Signing a request by hand, as the Client does for every call: the
 // signature goes in the Signature header, next to MerchantNO, Version and
-// Timestamp. RSA PKCS#1 v1.5 is deterministic, so the signature is always
-// the same.
+// Timestamp. RSA PKCS#1 v1.5 is deterministic: the same key and string
+// always give the same signature.
 func ExampleSigner_Sign() {
-	key, err := hipopay.LoadPrivateKey("testdata/merchant_private_pkcs1.pem")
+	// In production: key, err := hipopay.LoadPrivateKey("private.key").
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		log.Fatal(err)
 	}
 	signer, err := hipopay.NewSigner(key)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(err) // a nil key or one under 2048 bits
 	}
-	// The parameters of placing an order (the place_order case of
-	// testdata/request_signing_vectors.json).
 	params := url.Values{}
-	params.Set("merchant_no", "WC8888888888888")
-	params.Set("out_trade_id", "201901021232211023")
-	params.Set("amount", "8.88")
-	params.Set("currency", "HKD")
-	params.Set("product_info", "Hipopay - product for test")
-	params.Set("appid", "wx3zzzzzzz4")
-	params.Set("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
-	params.Set("client_ip", "10.129.35.61")
-	params.Set("notify_url", "https://merchant.example/hipopay/notify?src=mini")
+	params.Set("payment_no", "2019021911592704114199308")
+	params.Set("out_refund_id", "REF-1")
+	params.Set("refund_amount", "1.00")
 
 	signature, err := signer.Sign(params, "1550548767")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(signature)
+	again, _ := signer.Sign(params, "1550548767")
+	fmt.Println("same signature again:", again == signature)
+
+	// What HipoPay checks, with the public half you sent it.
+	fmt.Println("verifies:", hipopay.VerifyRequestSignature(&key.PublicKey, params, "1550548767", signature) == nil)
+	params.Set("refund_amount", "100.00")
+	fmt.Println("verifies another amount:", hipopay.VerifyRequestSignature(&key.PublicKey, params, "1550548767", signature) == nil)
 	// Output:
-	// gsx7z403CitDeFLnPq6v4wgHf+jUMkYqv4OmtlHVVUtwE06bWzlRoQE/6m3qpmueZ7/DAwNHQl/sAx76lMhugoN62k4o40aTCUA2w5kCr4orLq5Ds3NS0QxKWIagl4T24da7jre8BOkQf7VzC4ui3zPj87updoU9152D7VRo51rT8SIA6oieO5CpLDarkt7uazgs9oUlx30hUfrfKTXTigCVAaBTVnMwDEASehM/wcx+s468M7MfQcAz2Aygcr0EkM2lcNXuyuxayFIzZC0FeAloXhxAq4Z7y43v4bJgHAlsnxar1EiHWjB0lQNeCn7dSH1in7NaSTmTeANF2VXwtw==
+	// same signature again: true
+	// verifies: true
+	// verifies another amount: false
 }
 
 func ExampleClient_GetPayment() {
@@ -80,7 +83,8 @@ func ExampleClient_GetPayment() {
 	}))
 	defer srv.Close()
 
-	key, err := hipopay.LoadPrivateKey("testdata/merchant_private_pkcs1.pem")
+	// In production: key, err := hipopay.LoadPrivateKey("private.key").
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -190,14 +190,21 @@ func TestRefundAlreadyExistsMatching(t *testing.T) {
 	}
 }
 
-// A full refund's 0001 answer needs the payment's amount to compare with.
-// A full refund (no amount) answered 0001 is resolved by the refund's
-// payment alone: no more calls than the lookup by out_refund_id.
+// paidPaymentBody is GET payment's answer for a PAID payment of amount.
+func paidPaymentBody(paymentNo, amount string) string {
+	return `{"is_success": true, "response": {"amount": "` + amount + `", "currency": "HKD", "exchange_rate": "0.881890",
+		"out_trade_id": "T1", "payment_no": "` + paymentNo + `", "status": "PAID", "product_info": "tea",
+		"trade_time": "2021-12-23 19:00:00", "finish_time": "2021-12-23 19:01:00", "trade_type": "MINIPROGRA"}}`
+}
+
+// A full refund (no amount) answered 0001 matches only an existing refund
+// of the payment's whole amount: the payment is fetched to learn it.
 func TestRefundAlreadyExistsFullRefund(t *testing.T) {
 	t.Run("matching", func(t *testing.T) {
 		c, w := newWireMock(t)
 		w.on(http.MethodPost, "payment_refund", http.StatusOK, alreadyExistsBody("R1", "P1", "8.88"))
 		w.on(http.MethodGet, "payment_refund", http.StatusOK, existingRefundBody("R1", "P1", "8.88"))
+		w.on(http.MethodGet, "payment", http.StatusOK, paidPaymentBody("P1", "8.88"))
 		r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "P1", OutRefundID: "R1"})
 		require.NoError(t, err)
 		assert.Equal(t, "R1", r.OutRefundID)
@@ -205,9 +212,32 @@ func TestRefundAlreadyExistsFullRefund(t *testing.T) {
 		assert.Equal(t, RefundStatusSuccess, r.Status)
 
 		reqs := w.requests()
-		require.Len(t, reqs, 2)
+		require.Len(t, reqs, 3)
 		assertWire(t, reqs[0], http.MethodPost, "payment_refund", "1.0", map[string]string{"payment_no": "P1", "out_refund_id": "R1"})
 		assertWire(t, reqs[1], http.MethodGet, "payment_refund", "1.0", map[string]string{"out_refund_id": "R1"})
+		assertWire(t, reqs[2], http.MethodGet, "payment", "1.0", map[string]string{"payment_no": "P1"})
+	})
+	t.Run("an earlier partial refund is a conflict", func(t *testing.T) {
+		c, w := newWireMock(t)
+		w.on(http.MethodPost, "payment_refund", http.StatusOK, alreadyExistsBody("R1", "P1", ""))
+		w.on(http.MethodGet, "payment_refund", http.StatusOK, existingRefundBody("R1", "P1", "3.00"))
+		w.on(http.MethodGet, "payment", http.StatusOK, paidPaymentBody("P1", "10.00"))
+		r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "P1", OutRefundID: "R1"})
+		assert.Nil(t, r)
+		var ce *RefundConflictError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "3.00", ce.Existing.RefundAmount)
+		assert.Contains(t, ce.Reason, "10.00")
+		assert.Len(t, w.requests(), 3)
+	})
+	t.Run("the payment cannot be fetched", func(t *testing.T) {
+		c, w := newWireMock(t)
+		w.on(http.MethodPost, "payment_refund", http.StatusOK, alreadyExistsBody("R1", "P1", ""))
+		w.on(http.MethodGet, "payment_refund", http.StatusOK, existingRefundBody("R1", "P1", "3.00"))
+		w.on(http.MethodGet, "payment", http.StatusOK, errorBody("PAYMENT_NOT_FOUND", "Order not found"))
+		r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "P1", OutRefundID: "R1"})
+		assert.Nil(t, r)
+		assert.ErrorIs(t, err, ErrPaymentNotFound)
 	})
 	t.Run("another payment is a conflict", func(t *testing.T) {
 		c, w := newWireMock(t)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,6 +184,42 @@ func TestPlaceOrderIsNotResentAfter5xx(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusBadGateway, apiErr.StatusCode)
 	assert.EqualValues(t, 1, calls.Load())
+}
+
+// The zero value of a call is the safe kind: a POST with Version 1.0 that
+// is never re-sent once it may have reached HipoPay. A GET and an
+// idempotent POST are retried.
+func TestZeroCallIsTheSafeKind(t *testing.T) {
+	var got []string
+	var calls atomic.Int32
+	c, _ := newServerClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		got = append(got, r.Method+" "+r.Header.Get("Version"))
+		w.WriteHeader(http.StatusBadGateway)
+	}), WithMaxRetries(3))
+	for _, tc := range []struct {
+		name  string
+		cl    call
+		sends int32
+		first string
+	}{
+		{"zero value", call{path: "new/endpoint", params: url.Values{"a": {"1"}}}, 1, "POST 1.0"},
+		{"explicit POST", call{method: http.MethodPost, path: "new/endpoint"}, 1, "POST 1.0"},
+		{"GET", call{method: http.MethodGet, path: "new/endpoint"}, 4, "GET 1.0"},
+		{"idempotent POST", call{method: http.MethodPost, path: "new/endpoint", idempotent: true}, 4, "POST 1.0"},
+		{"version", call{method: http.MethodGet, path: "download_bill", version: "3.0"}, 4, "GET 3.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls.Store(0)
+			got = nil
+			var out json.RawMessage
+			_, err := c.do(context.Background(), tc.cl, &out)
+			var ae *APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, tc.sends, calls.Load())
+			assert.Equal(t, tc.first, got[0])
+		})
+	}
 }
 
 func TestPlaceOrderIsRetriedWhenNoConnectionWasMade(t *testing.T) {
@@ -430,6 +467,42 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
 	assert.EqualValues(t, 1, calls.Load())
 	assert.Zero(t, elsewhere.Load(), "the signed order went nowhere else")
+}
+
+// An injected client never follows a redirect either: neither the signed
+// order nor a declaration's buyer identity reaches the other host, and the
+// caller's client is left as it was.
+func TestRedirectsAreNotFollowedWithAnInjectedClient(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	var followed atomic.Int32
+	follow := func(*http.Request, []*http.Request) error { followed.Add(1); return nil }
+	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: follow}
+	c, err := NewClient(testMerchantNo, merchantKey(t), WithBaseURL(srv.URL+"/"), WithHTTPClient(hc), WithMaxRetries(0))
+	require.NoError(t, err)
+
+	_, err = c.PlaceOrder(context.Background(), samplePlaceOrder())
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
+	_, err = c.Declare(context.Background(), &DeclarationRequest{OutOrderNo: "1", PaymentNo: "2", Customs: CustomsShenzhen,
+		MchCustomsNo: "3", SubOrderNo: "4", SubOrderAmount: "2.00", TransportAmount: "1.00", ProductAmount: "1.00",
+		CertID: "510921199308772318", Name: "李小龙"})
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.StatusCode)
+
+	assert.EqualValues(t, 2, calls.Load())
+	assert.Zero(t, elsewhere.Load(), "nothing reached the other host")
+	assert.Zero(t, followed.Load(), "the caller's CheckRedirect was never asked")
+	require.NotNil(t, hc.CheckRedirect)
+	assert.Equal(t, reflect.ValueOf(follow).Pointer(), reflect.ValueOf(hc.CheckRedirect).Pointer(), "the caller's client is untouched")
 }
 
 func TestEchoedIdentityIsRedactedEverywhere(t *testing.T) {

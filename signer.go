@@ -6,6 +6,7 @@
 package hipopay
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -15,40 +16,46 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
-// MinKeyBits is the smallest RSA key the SDK accepts.
+// MinKeyBits is the size of the smallest RSA key the SDK accepts.
 const MinKeyBits = 2048
 
 // ParsePrivateKey reads the merchant's RSA private key from PEM: PKCS#1
-// ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3).
-// It refuses encrypted PEM, non-RSA keys and keys under 2048 bits.
+// ("RSA PRIVATE KEY", OpenSSL 1.x) or PKCS#8 ("PRIVATE KEY", OpenSSL 3),
+// after any UTF-8 BOM, blank lines or other whitespace.
+//
+// Input that is not PEM, encrypted PEM, a non-RSA key and a key under
+// [MinKeyBits] are errors. No error holds any byte of pemBytes: it says
+// what the input looks like instead.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("hipopay: private key: no PEM block found")
+	const kind = "private key"
+	block, err := decodeKeyPEM(kind, pemBytes)
+	if err != nil {
+		return nil, err
 	}
 	if _, encrypted := block.Headers["Proc-Type"]; encrypted {
 		return nil, errors.New("hipopay: private key: encrypted PEM is not supported; decrypt it first (openssl rsa -in key -out plain.key)")
 	}
 	var key any
-	var err error
 	switch block.Type {
 	case "RSA PRIVATE KEY":
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "ENCRYPTED PRIVATE KEY":
-		return nil, errors.New("hipopay: private key: encrypted PKCS#8 is not supported; decrypt it first")
+		return nil, errors.New("hipopay: private key: encrypted PKCS#8 is not supported; decrypt it first (openssl pkcs8 -in key -out plain.key)")
 	default:
-		return nil, fmt.Errorf("hipopay: private key: unexpected PEM block %q (want \"RSA PRIVATE KEY\" or \"PRIVATE KEY\")", block.Type)
+		return nil, fmt.Errorf("hipopay: private key: the PEM block is %s, want PKCS#1 (RSA PRIVATE KEY) or PKCS#8 (PRIVATE KEY)", describeBlockType(block.Type))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: private key: %w", err)
+		return nil, wrapKeyError(kind, pemBytes, err)
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -63,15 +70,17 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 
 // ParsePublicKey reads an RSA public key from PEM: PKIX ("PUBLIC KEY", what
 // openssl rsa -pubout writes), PKCS#1 ("RSA PUBLIC KEY") or an X.509
-// certificate ("CERTIFICATE"). It refuses non-RSA keys and keys under 2048
-// bits.
+// certificate ("CERTIFICATE"), after any UTF-8 BOM or whitespace.
+//
+// Input that is not PEM, a non-RSA key and a key under [MinKeyBits] are
+// errors; no error holds any byte of pemBytes.
 func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("hipopay: public key: no PEM block found")
+	const kind = "public key"
+	block, err := decodeKeyPEM(kind, pemBytes)
+	if err != nil {
+		return nil, err
 	}
 	var key any
-	var err error
 	switch block.Type {
 	case "PUBLIC KEY":
 		key, err = x509.ParsePKIXPublicKey(block.Bytes)
@@ -83,10 +92,10 @@ func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 			key = cert.PublicKey
 		}
 	default:
-		return nil, fmt.Errorf("hipopay: public key: unexpected PEM block %q (want \"PUBLIC KEY\", \"RSA PUBLIC KEY\" or \"CERTIFICATE\")", block.Type)
+		return nil, fmt.Errorf("hipopay: public key: the PEM block is %s, want PKIX (PUBLIC KEY), PKCS#1 (RSA PUBLIC KEY) or a certificate", describeBlockType(block.Type))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: public key: %w", err)
+		return nil, wrapKeyError(kind, pemBytes, err)
 	}
 	rsaKey, ok := key.(*rsa.PublicKey)
 	if !ok {
@@ -98,21 +107,27 @@ func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	return rsaKey, nil
 }
 
-// LoadPrivateKey reads a PEM private key file (see ParsePrivateKey).
+// LoadPrivateKey reads the merchant's private key from the PEM file at path
+// (see [ParsePrivateKey]).
+//
+// The key's own text passed as path is an error ("looks like PEM text, not
+// a path") that does not echo it; an os error names path only when it is
+// short and on one line; the file's content is never in an error.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readKeyFile("private key", path)
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: private key: %w", err)
+		return nil, err
 	}
 	return ParsePrivateKey(b)
 }
 
-// LoadPublicKey reads a PEM public key or certificate file (see
-// ParsePublicKey).
+// LoadPublicKey reads an RSA public key from the PEM key or certificate
+// file at path (see [ParsePublicKey]). Its errors follow
+// [LoadPrivateKey]'s rules.
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readKeyFile("public key", path)
 	if err != nil {
-		return nil, fmt.Errorf("hipopay: public key: %w", err)
+		return nil, err
 	}
 	return ParsePublicKey(b)
 }
@@ -124,25 +139,220 @@ func checkKeySize(bits int) error {
 	return nil
 }
 
-// StringToSign returns the to-be-signed string of a request: the parameters
-// sorted by name, joined as name=value with '&', each value percent-encoded
-// per RFC 3986 (space is %20, upper-case hex), then ',' and the timestamp.
+// maxShownPath is the longest path a key loading error names; a longer
+// one is more likely key material than a path.
+const maxShownPath = 200
+
+// readKeyFile reads the key file at path for LoadPrivateKey and
+// LoadPublicKey. Its errors name path only when it is a plausible path:
+// the key itself passed as path must never reach an error string.
+func readKeyFile(kind, path string) ([]byte, error) {
+	if path == "" {
+		return nil, fmt.Errorf("hipopay: %s: the path is empty", kind)
+	}
+	if strings.Contains(path, "-----BEGIN") || strings.Contains(path, "-----END") {
+		return nil, fmt.Errorf("hipopay: %s path looks like PEM text, not a path", kind)
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return b, nil
+	}
+	if plausiblePath(path) {
+		return nil, fmt.Errorf("hipopay: %s: %w", kind, err)
+	}
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err // without the path
+	}
+	switch {
+	case strings.ContainsAny(path, "\r\n"):
+		return nil, fmt.Errorf("hipopay: %s path looks like multi-line text, not a path (%d bytes, not shown): %w", kind, len(path), cause)
+	case isBase64Text(path):
+		return nil, fmt.Errorf("hipopay: %s path looks like base64 text, not a path (%d bytes, not shown): %w", kind, len(path), cause)
+	default:
+		return nil, fmt.Errorf("hipopay: %s: cannot read the file (its path of %d bytes is not shown): %w", kind, len(path), cause)
+	}
+}
+
+// plausiblePath reports whether path may be named in an error: short,
+// printable, on one line, and not base64 text.
+func plausiblePath(path string) bool {
+	if len(path) > maxShownPath || !utf8.ValidString(path) || isBase64Text(path) {
+		return false
+	}
+	for _, r := range path {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isBase64Text reports whether s is a long run of the base64 alphabet, as
+// key material is and a path hardly ever is (paths have '.', '-' or '_').
+func isBase64Text(s string) bool {
+	if len(s) < 64 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/', c == '=':
+			n++
+		case c == ' ', c == '\t', c == '\r', c == '\n':
+		default:
+			return false
+		}
+	}
+	return n >= 64
+}
+
+// decodeKeyPEM finds the PEM block of a key after any UTF-8 BOM and
+// whitespace (openssl skips them; pem.Decode wants "-----BEGIN" at the
+// start of a line). When there is none, the error says what the input
+// looks like, never what it holds.
+func decodeKeyPEM(kind string, data []byte) (*pem.Block, error) {
+	data = trimKeyPrefix(data)
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("hipopay: %s: no PEM block found; the input is %s", kind, describeKeyInput(data))
+	}
+	return block, nil
+}
+
+// trimKeyPrefix drops the UTF-8 byte order marks and whitespace before a
+// key's text.
+func trimKeyPrefix(b []byte) []byte {
+	for {
+		switch {
+		case bytes.HasPrefix(b, []byte(utf8BOM)):
+			b = b[len(utf8BOM):]
+		case len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n' || b[0] == '\v' || b[0] == '\f'):
+			b = b[1:]
+		default:
+			return b
+		}
+	}
+}
+
+// describeKeyInput names the kind of data (trimmed by trimKeyPrefix) that
+// is not a PEM key.
+func describeKeyInput(b []byte) string {
+	switch {
+	case len(bytes.TrimSpace(b)) == 0:
+		return "empty"
+	case bytes.Contains(b, []byte("-----BEGIN")):
+		return "PEM text without a complete block (is the -----END line missing or changed?)"
+	case b[0] == 0x30 && !utf8.Valid(b):
+		return "binary DER, not PEM (convert it: openssl pkey -inform DER -in key.der -out key.pem)"
+	case isBase64Text(string(b)):
+		return "base64 text without its -----BEGIN and -----END lines"
+	case utf8.Valid(b):
+		return "text that is not PEM"
+	default:
+		return "binary data that is not PEM"
+	}
+}
+
+// describeBlockType names a PEM block type without quoting it.
+func describeBlockType(t string) string {
+	switch t {
+	case "RSA PRIVATE KEY", "PRIVATE KEY":
+		return "a private key"
+	case "ENCRYPTED PRIVATE KEY":
+		return "an encrypted private key"
+	case "EC PRIVATE KEY":
+		return "an EC private key (HipoPay needs RSA)"
+	case "DSA PRIVATE KEY":
+		return "a DSA private key (HipoPay needs RSA)"
+	case "OPENSSH PRIVATE KEY":
+		return "an OpenSSH private key (convert it: ssh-keygen -p -m PEM -f key)"
+	case "PUBLIC KEY", "RSA PUBLIC KEY":
+		return "a public key"
+	case "CERTIFICATE":
+		return "a certificate"
+	case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
+		return "a certificate request"
+	default:
+		return "of another type (not shown)"
+	}
+}
+
+// keyError is a key parsing error whose text quotes nothing of the input;
+// the parser's own error stays reachable with errors.As.
+type keyError struct {
+	msg string
+	err error
+}
+
+func (e *keyError) Error() string { return e.msg }
+func (e *keyError) Unwrap() error { return e.err }
+
+// wrapKeyError wraps a parser error of input. The parsers' messages do not
+// quote their input today (a certificate's names may be quoted), so its
+// text is kept only when no 16-byte run of it is found in input.
+func wrapKeyError(kind string, input []byte, err error) error {
+	text := err.Error()
+	for i := 0; i+16 <= len(text); i++ {
+		if bytes.Contains(input, []byte(text[i:i+16])) {
+			text = "the PEM block does not parse (the parser's message quotes the input and is not shown)"
+			break
+		}
+	}
+	return &keyError{msg: "hipopay: " + kind + ": " + text, err: err}
+}
+
+// StringToSign returns the to-be-signed string of a request: the
+// parameters sorted by name, joined as name=value with '&', then ',' and
+// the timestamp. Values follow HipoPay's documented encoding: A-Z a-z 0-9
+// _ . - are kept and every other byte is %XX in upper-case hex, so a space
+// is %20, '~' is %7E and '*' is %2A. [Signer.Sign] signs it.
 func StringToSign(params url.Values, timestamp string) string {
 	return canonicalQuery(params, true) + "," + timestamp
 }
 
 // NotificationStringToSign returns the to-be-signed string of a payment
-// notification: like StringToSign but with the raw, unencoded values, as
+// notification: like [StringToSign] but with the raw, unencoded values, as
 // HipoPay signs its notifications.
 func NotificationStringToSign(params url.Values, timestamp string) string {
 	return canonicalQuery(params, false) + "," + timestamp
 }
 
+// stringToSignTildeKept is [StringToSign] with '~' kept raw, as an RFC 3986
+// server (PHP's rawurlencode, Node's encodeURIComponent) would build it: the
+// rule a client falls back to when HipoPay refuses the documented one.
+func stringToSignTildeKept(params url.Values, timestamp string) string {
+	return buildCanonical(params, valuesTildeKept) + "," + timestamp
+}
+
+// valueForm says how buildCanonical writes the values.
+type valueForm uint8
+
+const (
+	valuesRaw        valueForm = iota // as received: notifications
+	valuesDocumented                  // HipoPay's documented rule: '~' is %7E
+	valuesTildeKept                   // RFC 3986: '~' kept raw
+)
+
 // canonicalQuery sorts params by name and joins them as name=value pairs
-// with '&', the values RFC 3986-encoded when encode is set. The encoded form
-// is also the request's query string or form body, so that what is sent is
-// exactly what was signed.
+// with '&', the values encoded by HipoPay's documented rule when encode is
+// set. The encoded form is also the request's query string or form body,
+// so that what is sent is exactly what was signed.
 func canonicalQuery(params url.Values, encode bool) string {
+	if encode {
+		return buildCanonical(params, valuesDocumented)
+	}
+	return buildCanonical(params, valuesRaw)
+}
+
+// canonicalQueryTildeKept is canonicalQuery(params, true) with '~' kept
+// raw: the body and query string that go with stringToSignTildeKept.
+func canonicalQueryTildeKept(params url.Values) string {
+	return buildCanonical(params, valuesTildeKept)
+}
+
+func buildCanonical(params url.Values, form valueForm) string {
 	keys := make([]string, 0, len(params))
 	size := 0
 	for k, vs := range params {
@@ -152,7 +362,7 @@ func canonicalQuery(params url.Values, encode bool) string {
 		}
 	}
 	sort.Strings(keys)
-	if encode {
+	if form != valuesRaw {
 		size += size / 2
 	}
 	var b strings.Builder
@@ -164,22 +374,25 @@ func canonicalQuery(params url.Values, encode bool) string {
 			}
 			b.WriteString(k)
 			b.WriteByte('=')
-			if encode {
-				writeRFC3986(&b, v)
-			} else {
+			switch form {
+			case valuesRaw:
 				b.WriteString(v)
+			default:
+				writeEncoded(&b, v, form == valuesTildeKept)
 			}
 		}
 	}
 	return b.String()
 }
 
-// writeRFC3986 percent-encodes every byte of v except A-Z a-z 0-9 - _ . ~.
-func writeRFC3986(b *strings.Builder, v string) {
+// writeEncoded percent-encodes v by HipoPay's documented rule (Python 2's
+// urllib.quote(v, safe="")): every byte but A-Z a-z 0-9 _ . - becomes %XX
+// in upper-case hex. keepTilde keeps '~' raw as well (RFC 3986).
+func writeEncoded(b *strings.Builder, v string, keepTilde bool) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' && keepTilde {
 			b.WriteByte(c)
 			continue
 		}
@@ -189,14 +402,18 @@ func writeRFC3986(b *strings.Builder, v string) {
 	}
 }
 
-// Signer signs requests with the merchant's private key. It is safe for
-// concurrent use.
+// writeRFC3986 percent-encodes every byte of v except A-Z a-z 0-9 - _ . ~
+// (RFC 3986): one of the forms an echo of a secret may take.
+func writeRFC3986(b *strings.Builder, v string) { writeEncoded(b, v, true) }
+
+// Signer signs requests with the merchant's private key: RSA PKCS#1 v1.5
+// over SHA-256, in standard padded base64. It is safe for concurrent use.
 type Signer struct {
 	key *rsa.PrivateKey
 }
 
-// NewSigner returns a Signer for key; it refuses a nil key and keys under
-// 2048 bits.
+// NewSigner returns a [Signer] for key. A nil key and a key under
+// [MinKeyBits] are errors.
 func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	if key == nil || key.N == nil || key.D == nil {
 		return nil, errors.New("hipopay: private key is nil or empty")
@@ -207,13 +424,15 @@ func NewSigner(key *rsa.PrivateKey) (*Signer, error) {
 	return &Signer{key: key}, nil
 }
 
-// Sign returns the base64 signature of StringToSign(params, timestamp).
+// Sign returns the base64 signature of [StringToSign](params, timestamp).
+// It fails only for a Signer not made by [NewSigner] or an invalid key.
 func (s *Signer) Sign(params url.Values, timestamp string) (string, error) {
 	return s.SignString(StringToSign(params, timestamp))
 }
 
-// SignString signs an already built to-be-signed string: RSA PKCS#1 v1.5
-// over its SHA-256, in standard padded base64.
+// SignString returns the base64 signature of an already built
+// to-be-signed string, e.g. [NotificationStringToSign]'s in a fake
+// HipoPay. It fails as [Signer.Sign] does.
 func (s *Signer) SignString(toSign string) (string, error) {
 	if s == nil || s.key == nil {
 		return "", errors.New("hipopay: signer has no key; use NewSigner")
@@ -226,28 +445,36 @@ func (s *Signer) SignString(toSign string) (string, error) {
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
-// Public returns the public half of the signer's key: what HipoPay holds to
+// public returns the public half of the signer's key: what HipoPay holds to
 // verify the merchant's requests.
-func (s *Signer) Public() *rsa.PublicKey { return &s.key.PublicKey }
+func (s *Signer) public() *rsa.PublicKey { return &s.key.PublicKey }
 
 // VerifyNotificationSignature checks the Signature header of a payment
-// notification against its form fields and Timestamp header, with HipoPay's
-// callback public key. Every field received must be in params, unknown ones
-// included. Any failure matches errors.Is(err, ErrInvalidSignature).
+// notification against its form fields and Timestamp header (over
+// [NotificationStringToSign]), with HipoPay's callback public key. Every
+// field received must be in params, unknown ones included.
+//
+// A wrong, missing or malformed signature and a nil key match
+// [ErrInvalidSignature].
 func VerifyNotificationSignature(pub *rsa.PublicKey, params url.Values, timestamp, signature string) error {
 	return VerifySignature(pub, NotificationStringToSign(params, timestamp), signature)
 }
 
-// VerifyRequestSignature checks a merchant request's signature the way
-// HipoPay does (the RFC 3986-encoded form of StringToSign), with the
-// merchant's public key. A fake HipoPay or a debugging merchant uses it.
+// VerifyRequestSignature checks a merchant request's signature as HipoPay
+// documents it (over [StringToSign], '~' as %7E), with the merchant's
+// public key: what a fake HipoPay does. Any failure matches
+// [ErrInvalidSignature].
 func VerifyRequestSignature(pub *rsa.PublicKey, params url.Values, timestamp, signature string) error {
 	return VerifySignature(pub, StringToSign(params, timestamp), signature)
 }
 
+// strictBase64 is standard base64 that refuses stray bits in the last
+// character: one text per signature.
+var strictBase64 = base64.StdEncoding.Strict()
+
 // VerifySignature checks a base64 RSA PKCS#1 v1.5 SHA-256 signature of an
 // already built to-be-signed string. Any failure matches
-// errors.Is(err, ErrInvalidSignature).
+// [ErrInvalidSignature].
 func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 	if pub == nil || pub.N == nil {
 		return fmt.Errorf("%w: no public key to verify with", ErrInvalidSignature)
@@ -260,13 +487,15 @@ func VerifySignature(pub *rsa.PublicKey, toSign, signature string) error {
 		return fmt.Errorf("%w: signature is too long", ErrInvalidSignature)
 	}
 	// Whitespace is never base64: a folded or padded header still decodes.
-	signature = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, signature)
-	sig, err := base64.StdEncoding.DecodeString(signature)
+	if strings.ContainsAny(signature, " \t\r\n") {
+		signature = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, signature)
+	}
+	sig, err := strictBase64.DecodeString(signature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64", ErrInvalidSignature)
 	}

@@ -1,15 +1,19 @@
 package hipopay
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +31,10 @@ type vectorFile struct {
 		Params       [][2]string `json:"params"`
 		StringToSign string      `json:"string_to_sign"`
 		Signature    string      `json:"signature"`
+		// Only in cases with reserved characters: the string and signature
+		// of an RFC 3986 server, which keeps '~' raw.
+		StringToSignTildeKept string `json:"string_to_sign_tilde_kept"`
+		SignatureTildeKept    string `json:"signature_tilde_kept"`
 	} `json:"cases"`
 }
 
@@ -76,9 +84,29 @@ func TestRequestSigningVectors(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, tc.Signature, sig)
 				assert.NoError(t, VerifyRequestSignature(pub, params, tc.Timestamp, sig))
+				if tc.StringToSignTildeKept == "" {
+					return
+				}
+				// The other rule, '~' kept raw, for a server that refuses
+				// the documented one.
+				kept := stringToSignTildeKept(params, tc.Timestamp)
+				assert.Equal(t, tc.StringToSignTildeKept, kept)
+				assert.Equal(t, kept, canonicalQueryTildeKept(params)+","+tc.Timestamp)
+				keptSig, err := signer.SignString(kept)
+				require.NoError(t, err)
+				assert.Equal(t, tc.SignatureTildeKept, keptSig)
+				assert.ErrorIs(t, VerifyRequestSignature(pub, params, tc.Timestamp, keptSig), ErrInvalidSignature,
+					"VerifyRequestSignature follows the documented rule only")
 			})
 		}
 	}
+	reserved := 0
+	for _, tc := range vf.Cases {
+		if tc.StringToSignTildeKept != "" {
+			reserved++
+		}
+	}
+	assert.NotZero(t, reserved, "the vectors hold a case with ~ * ' ( ) !")
 }
 
 func TestNotificationVectors(t *testing.T) {
@@ -117,9 +145,27 @@ func TestNotificationVectors(t *testing.T) {
 
 func TestStringToSignEncoding(t *testing.T) {
 	params := url.Values{"b": {"a b+c/ü~._-"}, "a": {"*'()!"}}
-	assert.Equal(t, "a=%2A%27%28%29%21&b=a%20b%2Bc%2F%C3%BC~._-,1", StringToSign(params, "1"))
+	assert.Equal(t, "a=%2A%27%28%29%21&b=a%20b%2Bc%2F%C3%BC%7E._-,1", StringToSign(params, "1"))
+	assert.Equal(t, "a=%2A%27%28%29%21&b=a%20b%2Bc%2F%C3%BC~._-,1", stringToSignTildeKept(params, "1"))
 	assert.Equal(t, "a=*'()!&b=a b+c/ü~._-,1", NotificationStringToSign(params, "1"))
 	assert.Equal(t, ",1", StringToSign(url.Values{}, "1"))
+}
+
+// Every byte: A-Z a-z 0-9 _ . - kept, every other one %XX upper-case
+// (Python 2's urllib.quote(v, safe="")).
+func TestStringToSignEncodesEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		v := string([]byte{byte(c)})
+		want := fmt.Sprintf("%%%02X", c)
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' {
+			want = v
+		}
+		assert.Equal(t, "v="+want+",1", StringToSign(url.Values{"v": {v}}, "1"), "byte %#x", c)
+		if c == '~' {
+			want = "~"
+		}
+		assert.Equal(t, "v="+want+",1", stringToSignTildeKept(url.Values{"v": {v}}, "1"), "byte %#x, tilde kept", c)
+	}
 }
 
 func pemOf(typ string, der []byte) []byte {
@@ -194,4 +240,72 @@ func TestSignatureWhitespaceIsTolerated(t *testing.T) {
 	tc := vf.Cases[0]
 	folded := " " + tc.Signature[:76] + "\r\n " + tc.Signature[76:] + " \n"
 	assert.NoError(t, VerifyNotificationSignature(pub, valuesOf(tc.Params), tc.Timestamp, folded))
+}
+
+// The client sends the reserved-characters vector byte for byte: body and
+// signature by the documented rule, '~' as %7E.
+func TestPlaceOrderMatchesReservedCharactersVector(t *testing.T) {
+	tc := signingVector(t, "place_order_reserved_characters")
+	tc.Path = strings.TrimPrefix(tc.Path, "/") // this case alone spells it "/wechatpay/..."
+	c, w := newWireMock(t, WithClock(vectorClock(t, tc.Timestamp)))
+	w.on(http.MethodPost, tc.Path, http.StatusOK, placeOrderJSONBody)
+	p := valuesOf(tc.Params)
+	_, err := c.PlaceOrder(context.Background(), &PlaceOrderRequest{
+		OutTradeID:  p.Get("out_trade_id"),
+		Amount:      p.Get("amount"),
+		Currency:    Currency(p.Get("currency")),
+		ProductInfo: p.Get("product_info"),
+		AppID:       p.Get("appid"),
+		OpenID:      p.Get("openid"),
+		ClientIP:    p.Get("client_ip"),
+		NotifyURL:   p.Get("notify_url"),
+	})
+	require.NoError(t, err)
+	got := w.single(t)
+	assertMatchesVector(t, got, tc)
+	assert.NotContains(t, got.Raw, "~", "the body carries '~' as %7E, as signed")
+}
+
+// Keys as people have them: a UTF-8 BOM (Windows editors), blank lines or
+// other whitespace before the PEM block load, as openssl accepts them.
+func TestParseKeysWithLeadingBOMAndWhitespace(t *testing.T) {
+	want, err := ParsePrivateKey(readTestdata(t, "merchant_private_pkcs8.pem"))
+	require.NoError(t, err)
+	prefixes := map[string]string{
+		"BOM":                  "\ufeff",
+		"blank lines":          "\n\n",
+		"CRLF blank lines":     "\r\n\r\n",
+		"spaces and tabs":      "  \t",
+		"whitespace lines":     " \t\n \n",
+		"BOM then blank lines": "\ufeff\r\n\r\n",
+		"BOM then spaces":      "\ufeff  ",
+		"blank lines then BOM": "\n\ufeff",
+	}
+	for name, prefix := range prefixes {
+		for _, file := range []string{"merchant_private_pkcs1.pem", "merchant_private_pkcs8.pem", "merchant_public.pem"} {
+			in := append([]byte(prefix), readTestdata(t, file)...)
+			path := filepath.Join(t.TempDir(), "key.pem")
+			require.NoError(t, os.WriteFile(path, in, 0o600))
+			if file == "merchant_public.pem" {
+				pub, err := ParsePublicKey(in)
+				require.NoError(t, err, name+"/"+file)
+				assert.True(t, pub.Equal(&want.PublicKey), name+"/"+file)
+				pub, err = LoadPublicKey(path)
+				require.NoError(t, err, name+"/"+file)
+				assert.True(t, pub.Equal(&want.PublicKey), name+"/"+file)
+				continue
+			}
+			key, err := ParsePrivateKey(in)
+			require.NoError(t, err, name+"/"+file)
+			assert.True(t, key.Equal(want), name+"/"+file)
+			key, err = LoadPrivateKey(path)
+			require.NoError(t, err, name+"/"+file)
+			assert.True(t, key.Equal(want), name+"/"+file)
+		}
+	}
+	// Whitespace alone, or a BOM alone, is still no key.
+	for _, in := range []string{"\ufeff", "\ufeff\n\n", " \t\r\n"} {
+		_, err := ParsePrivateKey([]byte(in))
+		assert.ErrorContains(t, err, "empty", "%q", in)
+	}
 }

@@ -96,7 +96,7 @@ func TestCustomsCodes(t *testing.T) {
 
 func TestCustomsUnifiedDeclaration(t *testing.T) {
 	for _, c := range []CustomsCode{CustomsGuangzhouHPGJ, CustomsGuangzhouNSGJ} {
-		other, ok := c.AlsoRequires()
+		other, ok := c.alsoRequires()
 		assert.True(t, ok, c)
 		assert.Equal(t, CustomsGuangzhouZS, other, c)
 		assert.Equal(t, []CustomsCode{CustomsGuangzhouZS, c}, c.UnifiedDeclaration(), c)
@@ -107,12 +107,12 @@ func TestCustomsUnifiedDeclaration(t *testing.T) {
 		if c == CustomsGuangzhouHPGJ || c == CustomsGuangzhouNSGJ {
 			continue
 		}
-		other, ok := c.AlsoRequires()
+		other, ok := c.alsoRequires()
 		assert.False(t, ok, "%q", c)
 		assert.Empty(t, other, "%q", c)
 		assert.Equal(t, []CustomsCode{c}, c.UnifiedDeclaration(), "%q", c)
 	}
-	other, ok := CustomsShenzhen.AlsoRequires()
+	other, ok := CustomsShenzhen.alsoRequires()
 	assert.False(t, ok)
 	assert.Equal(t, CustomsCode(""), other)
 	assert.Equal(t, []CustomsCode{CustomsShenzhen}, CustomsShenzhen.UnifiedDeclaration())

@@ -37,7 +37,6 @@ const (
 )
 
 const (
-	tradeType      = "MINIPROGRAM"
 	paymentChannel = "WECHATPAYCN"
 	timeLayout     = "2006-01-02 15:04:05"
 	compactLayout  = "20060102150405"
@@ -47,10 +46,11 @@ const (
 	serviceFeePercent = 1
 )
 
-// ExchangeRate returns the fake's settlement exchange rate of a documented
-// currency: CNY per unit of c, six decimals ("0.881890" for HKD), as in
-// payments and notifications. The reference rate GET wechatpay/forex_rate
-// answers is its inverse (c per CNY).
+// ExchangeRate returns the fake's CNY rate of a documented currency: CNY
+// per unit of c, six decimals ("0.881890" for HKD). A notification's
+// pay_amount is the amount at this rate; a payment's exchange_rate is
+// SettlementRate, made from these rates. The reference rate GET
+// wechatpay/forex_rate answers is its inverse (c per CNY).
 func ExchangeRate(c hipopay.Currency) (string, bool) {
 	switch c {
 	case hipopay.CNY:

@@ -34,6 +34,7 @@ type entry struct {
 	refund     int64 // refunds: the refund amount
 	refundOf   string
 	refundOfEx string
+	channel    string // Payment Channel: the payment method's (methods.go)
 }
 
 // collectLocked records the collection of a paid order: credited its
@@ -43,8 +44,9 @@ func (s *Server) collectLocked(o *order) {
 	o.fee = serviceFee(o.minor)
 	m.balances[o.currency] += o.minor - o.fee
 	m.ledger = append(m.ledger, &entry{
-		kind: hipopay.BillTypeCollection, time: o.finishTime, orderNo: o.paymentNo, extOrderNo: o.outTradeID,
+		kind: o.method.billType(), time: o.finishTime, orderNo: o.paymentNo, extOrderNo: o.outTradeID,
 		currency: o.currency, credit: o.minor - o.fee, balance: m.balances[o.currency], amount: o.minor, fee: o.fee,
+		channel: o.method.channel(o.hkWallet),
 	})
 }
 
@@ -67,7 +69,7 @@ func (s *Server) refundLedgerLocked(o *order, r *refund, amount int64) {
 	m.ledger = append(m.ledger, &entry{
 		kind: hipopay.BillTypeRefund, time: r.finishTime, orderNo: r.refundNo,
 		currency: o.currency, debit: -debit, balance: m.balances[o.currency], refund: amount,
-		refundOf: o.paymentNo, refundOfEx: o.outTradeID,
+		refundOf: o.paymentNo, refundOfEx: o.outTradeID, channel: o.method.channel(o.hkWallet),
 	})
 }
 
@@ -77,7 +79,7 @@ func (e *entry) cells() []string {
 	text := func(s string) string { return "`" + s } // a number kept as text; a lone backtick is empty
 	cells := make([]string, 0, 18)
 	cells = append(cells, e.kind, formatTime(e.time), text(e.orderNo), text(e.extOrderNo))
-	if e.kind == hipopay.BillTypeCollection {
+	if e.kind != hipopay.BillTypeRefund {
 		cells = append(cells,
 			money(e.credit, e.currency), none, money(e.balance, e.currency), money(e.amount, e.currency),
 			"1", money(e.fee, e.currency), none, none, none)
@@ -86,7 +88,7 @@ func (e *entry) cells() []string {
 			none, money(e.debit, e.currency), money(e.balance, e.currency), none,
 			none, none, money(e.refund, e.currency), text(e.refundOf), text(e.refundOfEx))
 	}
-	return append(cells, none, none, none, none, paymentChannel)
+	return append(cells, none, none, none, none, e.channel)
 }
 
 // downloadBill serves GET download_bill: the merchant's collections and

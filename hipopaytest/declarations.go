@@ -5,7 +5,6 @@
 package hipopaytest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -19,10 +18,12 @@ import (
 // cert_id and name are not kept: only whether they were sent.
 type declaration struct {
 	order           *order
+	alipay          bool // declared through alipay/declaration
 	outOrderNo      string
 	subOrderNo      string
 	customs         hipopay.CustomsCode
 	mchCustomsNo    string
+	customsName     string // merchant_customs_name (Alipay)
 	duty            string
 	subOrderAmount  string
 	transportAmount string
@@ -58,60 +59,28 @@ func (d *declaration) explain() {
 	}
 }
 
-type declarationJSON struct {
-	OutOrderNo       string `json:"out_order_no"`
-	PaymentNo        string `json:"payment_no"`
-	Customs          string `json:"customs"`
-	WechatpayNo      string `json:"wechatpay_no"`
-	State            string `json:"state"`
-	ModifyTime       string `json:"modify_time"`
-	VerDept          string `json:"ver_dept,omitempty"`
-	PayTransactionID string `json:"pay_transaction_id,omitempty"`
-	SubOrderNo       string `json:"sub_order_no,omitempty"`
-	SubOrderAmount   string `json:"sub_order_amount,omitempty"`
-	TransportAmount  string `json:"transport_amount,omitempty"`
-	ProductAmount    string `json:"product_amount,omitempty"`
-	CertCheckResult  string `json:"cert_check_result,omitempty"`
-	Explanation      string `json:"explanation,omitempty"`
-	RawResponse      string `json:"raw_response,omitempty"`
-}
-
-// rawResponseJSON is the customs' own answer, which HipoPay sends as a
-// JSON document inside a string.
-type rawResponseJSON struct {
-	ModifyTime              string `json:"modify_time"`
-	State                   string `json:"state"`
-	CertCheckResult         string `json:"cert_check_result"`
-	TransactionID           string `json:"transaction_id"`
-	ReturnCode              string `json:"return_code"`
-	ReturnMsg               string `json:"return_msg"`
-	Sign                    string `json:"sign"`
-	SubOrderID              string `json:"sub_order_id"`
-	MchID                   string `json:"mch_id"`
-	OutTradeNo              string `json:"out_trade_no"`
-	ErrCodeDes              string `json:"err_code_des"`
-	AppID                   string `json:"appid"`
-	SubOrderNo              string `json:"sub_order_no"`
-	VerifyDepartmentTradeID string `json:"verify_department_trade_id"`
-	VerifyDepartment        string `json:"verify_department"`
-	ResultCode              string `json:"result_code"`
-	ErrCode                 string `json:"err_code"`
-}
-
-func (d *declaration) certResult() string {
+func (d *declaration) certResult() hipopay.CertCheckResult {
 	if d.certChecked {
-		return string(hipopay.CertCheckSame)
+		return hipopay.CertCheckSame
 	}
-	return string(hipopay.CertCheckUnchecked)
+	return hipopay.CertCheckUnchecked
 }
 
 // json is the full answer of a declaration or a query; redeclaration
-// answers trim it (see redeclare).
-func (d *declaration) json() declarationJSON {
+// answers trim it (see redeclare). An Alipay declaration's answer is the
+// fake's assumption (no source shows it): the WeChat answer's fields
+// without wechatpay_no, ver_dept, pay_transaction_id and raw_response.
+func (d *declaration) json() *hipopay.Declaration {
 	o := d.order
-	raw := rawResponseJSON{
-		ModifyTime:              d.modifyTime.In(hipopay.ChinaTimeZone()).Format(compactLayout),
-		State:                   string(d.state()),
+	if d.alipay {
+		return &hipopay.Declaration{
+			OutOrderNo: d.outOrderNo, PaymentNo: o.paymentNo, Customs: d.customs, State: d.state(), ModifyTime: d.modifyTime,
+			SubOrderNo: d.subOrderNo, SubOrderAmount: d.subOrderAmount, CertCheckResult: d.certResult(), Explanation: d.explanation,
+		}
+	}
+	raw := hipopay.DeclarationRawResponse{
+		ModifyTime:              d.modifyTime,
+		State:                   d.state(),
 		CertCheckResult:         d.certResult(),
 		TransactionID:           o.transactionID,
 		ReturnCode:              "SUCCESS",
@@ -124,22 +93,21 @@ func (d *declaration) json() declarationJSON {
 		AppID:                   o.appID,
 		SubOrderNo:              d.subOrderNo,
 		VerifyDepartmentTradeID: d.verifyTradeID,
-		VerifyDepartment:        string(hipopay.VerifyDepartmentNetsUnion),
+		VerifyDepartment:        hipopay.VerifyDepartmentNetsUnion,
 		ResultCode:              "SUCCESS",
 		ErrCode:                 "0",
 	}
 	if s := d.state(); s == hipopay.DeclarationStateFail || s == hipopay.DeclarationStateExcept {
 		raw.ResultCode, raw.ErrCode, raw.ErrCodeDes = "FAIL", "1", d.explanation
 	}
-	rawDoc, _ := json.Marshal(raw) // plain strings: cannot fail
-	return declarationJSON{
+	return &hipopay.Declaration{
 		OutOrderNo:       d.outOrderNo,
 		PaymentNo:        o.paymentNo,
-		Customs:          string(d.customs),
+		Customs:          d.customs,
 		WechatpayNo:      o.transactionID,
-		State:            string(d.state()),
-		ModifyTime:       formatTime(d.modifyTime),
-		VerDept:          string(hipopay.VerifyDepartmentNetsUnion),
+		State:            d.state(),
+		ModifyTime:       d.modifyTime,
+		VerDept:          hipopay.VerifyDepartmentNetsUnion,
 		PayTransactionID: o.transactionID,
 		SubOrderNo:       d.subOrderNo,
 		SubOrderAmount:   d.subOrderAmount,
@@ -147,7 +115,7 @@ func (d *declaration) json() declarationJSON {
 		ProductAmount:    d.productAmount,
 		CertCheckResult:  d.certResult(),
 		Explanation:      d.explanation,
-		RawResponse:      string(rawDoc),
+		RawResponse:      &raw,
 	}
 }
 
@@ -196,6 +164,9 @@ func (s *Server) declare(m *merchant, p url.Values) answer {
 	if o.status != hipopay.PaymentStatusPaid {
 		return failure(CodePaymentNotPaid, "payment "+o.paymentNo+" is "+string(o.status)+", not PAID: only paid payments are declared")
 	}
+	if o.method.alipay {
+		return invalidParam("payment %s is an Alipay payment: declare it with alipay/declaration", o.paymentNo)
+	}
 
 	now := s.now()
 	existing := s.findDeclarationLocked(m, o.paymentNo, "", p.Get("sub_order_no"), customs)
@@ -230,12 +201,13 @@ func (s *Server) declare(m *merchant, p url.Values) answer {
 	return success(d.json())
 }
 
-// findDeclarationLocked finds the merchant's declaration at customs by the
-// identifiers given (empty ones are not compared); the latest one wins.
+// findDeclarationLocked finds the merchant's WeChat Pay declaration at
+// customs by the identifiers given (empty ones are not compared); the
+// latest one wins.
 func (s *Server) findDeclarationLocked(m *merchant, paymentNo, outOrderNo, subOrderNo string, customs hipopay.CustomsCode) *declaration {
 	for i := len(m.declarations) - 1; i >= 0; i-- {
 		d := m.declarations[i]
-		if d.customs == customs &&
+		if !d.alipay && d.customs == customs &&
 			(paymentNo == "" || d.order.paymentNo == paymentNo) &&
 			(outOrderNo == "" || d.outOrderNo == outOrderNo) &&
 			(subOrderNo == "" || d.subOrderNo == subOrderNo) {
@@ -281,7 +253,7 @@ func (s *Server) redeclare(m *merchant, p url.Values) answer {
 	d.modifyTime = s.now()
 	d.explain()
 	full := d.json()
-	return success(declarationJSON{
+	return success(&hipopay.Declaration{
 		OutOrderNo: full.OutOrderNo, PaymentNo: full.PaymentNo, Customs: full.Customs, WechatpayNo: full.WechatpayNo,
 		State: full.State, ModifyTime: full.ModifyTime, SubOrderNo: full.SubOrderNo, Explanation: full.Explanation,
 	})

@@ -15,24 +15,32 @@
 //
 //   - Every request's headers (MerchantNO, Version, Timestamp, Signature)
 //     and RSA signature are verified with the merchant's registered public
-//     key over exactly the parameters received. A missing header, an unknown
-//     merchant, a wrong Version (1.0 everywhere, 3.0 for download_bill) or a
-//     signature that does not verify answers ILLEGAL_SECURITY_PROFILE.
+//     key over exactly the parameters received (a POST body form-urlencoded
+//     or multipart/form-data, as HipoPay's PHP SDK sends it). A missing
+//     header, an unknown merchant, a wrong Version (1.0 everywhere, 3.0
+//     for download_bill) or a signature that does not verify answers
+//     ILLEGAL_SECURITY_PROFILE.
 //     Then a parameter the endpoint does not document answers
 //     INVALID_PARAMETER, so a client sending more than the reference
 //     lists is caught.
 //   - Every endpoint is served with its documented fields and errors:
-//     orders (INIT until Pay, then PAID; EXPIRED after WithOrderExpiry),
-//     payment queries, reference forex rates for the 11 documented
-//     currencies, refunds with the reference's result codes, refund
-//     queries, customs declarations whose state moves on query (see
-//     WithDeclarationStates), re-declarations, and the reconciliation file
-//     made from the server's own ledger.
-//   - Pay sends the signed payment notification to the order's notify_url
-//     and re-sends it on HipoPay's schedule (WithRetryIntervals) until the
-//     answer is HTTP 200 with the body "success". Deliveries are recorded
-//     (Deliveries, WaitDelivered). For an HTTPS notify_url with a test
-//     certificate, deliver with its client (WithNotifyClient).
+//     orders of every payment method, each on its own path with its exact
+//     parameter set (INIT until Pay, USERPAYING for a barcode, then PAID;
+//     EXPIRED after WithOrderExpiry; the method's answer field and trade
+//     type are the fake's assumption, see methods.go), payment queries,
+//     reference forex rates for the 11 documented currencies (WeChat's and
+//     Alipay's), refunds with the reference's result codes, refund
+//     queries, WeChat and Alipay customs declarations whose state moves on
+//     query (see WithDeclarationStates), re-declarations, and the
+//     reconciliation file made from the server's own ledger.
+//   - Pay sends the signed payment notification to the order's notify_url,
+//     with the fields and formats of HipoPay's own notifications
+//     (exchange_rate to the settlement currency, WithSettleCurrency;
+//     pay_amount in CNY), and re-sends it on HipoPay's schedule
+//     (WithRetryIntervals) until the answer is HTTP 200 with the body
+//     "success". Deliveries are recorded (Deliveries, WaitDelivered). For
+//     an HTTPS notify_url with a test certificate, deliver with its client
+//     (WithNotifyClient).
 //
 // For resilience tests it injects faults: SetLatency, FailNext, DropNext
 // and LoseNextAnswer. For unit tests that mock HTTP instead (httpmock), the

@@ -58,7 +58,7 @@ func ExampleNewServer() {
 	// Output:
 	// placed: INIT
 	// notified: ORDER-1 PAID
-	// queried: PAID 0.881890
+	// queried: PAID 1.0000000000
 }
 
 // A resilience test: HipoPay's gateway fails twice, the SDK retries.

@@ -65,7 +65,7 @@ func TestLifeCycleWithSDKHandler(t *testing.T) {
 	assert.Equal(t, hipopay.HKD, n.SettleCurrency)
 	assert.Equal(t, hipopay.CNY, n.PayCurrency)
 	assert.Equal(t, "88.19", n.PayAmount)
-	assert.Equal(t, "0.881890", n.ExchangeRate)
+	assert.Equal(t, "1.0000000000", n.ExchangeRate) // HKD order, HKD settlement
 	assert.True(t, n.TradeTime.Equal(time.Date(2024, 3, 5, 10, 0, 0, 0, cst)))
 	assert.True(t, n.FinishTime.Equal(clock.Now()))
 	assert.Equal(t, "0.8819", n.PayRate)

@@ -34,6 +34,13 @@ type Delivery struct {
 	// Acknowledged reports whether the answer was HTTP 200 with the body
 	// "success" (surrounding white space ignored): HipoPay stops sending.
 	Acknowledged bool
+	// NextRetry is when the schedule sends the next one (Time plus the
+	// schedule's interval, by the server's clock); zero when none follows.
+	// Redeliver may send it earlier.
+	NextRetry time.Time
+	// Redelivery reports whether Redeliver asked for it, instead of the
+	// schedule's timer or Pay.
+	Redelivery bool
 }
 
 // NewNotificationRequest builds a payment notification as HipoPay sends
@@ -66,24 +73,91 @@ func NewNotificationRequest(key *rsa.PrivateKey, target string, fields url.Value
 	return req, nil
 }
 
+// DefaultSettleCurrency is the settlement currency of the fake's
+// merchants unless WithSettleCurrency sets another: HipoPay's merchants in
+// its two signed notifications settle in HKD.
+const DefaultSettleCurrency = hipopay.HKD
+
+// WithSettleCurrency sets the currency the server's merchants settle in
+// (default DefaultSettleCurrency): a paid order's exchange_rate, in GET
+// payment and in its notification, is the rate from the order's currency
+// to c (SettlementRate), and its notification's settle_currency is c. c
+// must be one of the 11 currencies the fake knows (ExchangeRate).
+func WithSettleCurrency(c hipopay.Currency) Option {
+	return func(cfg *config) {
+		if _, ok := ExchangeRate(c); !ok {
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithSettleCurrency: %q is not a currency the fake knows", c))
+			return
+		}
+		cfg.settleCurrency = c
+	}
+}
+
+// settleCurrency is the merchants' settlement currency.
+func (s *Server) settleCurrency() hipopay.Currency {
+	if s.cfg.settleCurrency == "" {
+		return DefaultSettleCurrency
+	}
+	return s.cfg.settleCurrency
+}
+
+// SettlementRate returns the fake's exchange_rate of an order priced in
+// from and settled in to: units of to per unit of from, with ten decimals
+// as HipoPay writes it ("1.0000000000" when they are the same, as in
+// HipoPay's own notifications). It is made from the fake's CNY rates
+// (ExchangeRate); false when either currency is unknown to the fake.
+func SettlementRate(from, to hipopay.Currency) (string, bool) {
+	a, okFrom := ExchangeRate(from)
+	b, okTo := ExchangeRate(to)
+	if !okFrom || !okTo {
+		return "", false
+	}
+	if from == to {
+		return "1.0000000000", true
+	}
+	return divRound(a, b, 10), true
+}
+
+// payAmount is what the buyer pays in CNY for amount in currency c: the
+// amount at the fake's CNY rate (ExchangeRate), rounded to cents; "" for
+// an unknown currency.
+func payAmount(amount string, c hipopay.Currency) string {
+	rate, ok := ExchangeRate(c)
+	if !ok {
+		return ""
+	}
+	return mulRound(amount, rate, 2)
+}
+
 // PaidNotificationFields returns the fields of the notification HipoPay
-// sends when p is paid: status PAID, trade_type, exchange_rate, payment_no,
-// currency, settle_currency (the order's currency), amount, trade_time,
-// finish_time, pay_currency (CNY), pay_amount (amount × exchange_rate) and
-// out_trade_id. Empty parts of p are filled in: trade type MINIPROGRAM,
-// the fake's exchange rate of the currency (ExchangeRate), the current
-// time for trade and finish times.
+// sends when p is paid, with the same fields and formats as the two
+// notifications HipoPay signed: status PAID, trade_type, exchange_rate
+// (from the order's currency to settle_currency, ten decimals),
+// payment_no, currency, settle_currency (DefaultSettleCurrency), amount,
+// trade_time, finish_time, pay_currency (CNY), pay_amount (the CNY the
+// buyer paid: amount at ExchangeRate, rounded to cents) and out_trade_id.
+// Empty parts of p are filled in: the mini-program's trade type
+// (MINIPROGRA, as the reference spells it), the SettlementRate of p's
+// currency, the current time for trade and finish times. A server with
+// WithSettleCurrency settles in its own currency.
 func PaidNotificationFields(p *hipopay.Payment) url.Values {
+	return paidNotificationFields(p, DefaultSettleCurrency)
+}
+
+// paidNotificationFields is PaidNotificationFields for a merchant settling
+// in settle.
+func paidNotificationFields(p *hipopay.Payment, settle hipopay.Currency) url.Values {
 	if p == nil {
 		p = &hipopay.Payment{}
 	}
 	tt := p.TradeType
 	if tt == "" {
-		tt = tradeType
+		fm, _ := lookupMethod(string(hipopay.WeChatMiniProgram))
+		tt = fm.tradeType
 	}
 	rate := p.ExchangeRate
 	if rate == "" {
-		rate, _ = ExchangeRate(p.Currency)
+		rate, _ = SettlementRate(p.Currency, settle)
 	}
 	now := time.Now()
 	trade, finish := p.TradeTime, p.FinishTime
@@ -99,12 +173,12 @@ func PaidNotificationFields(p *hipopay.Payment) url.Values {
 	v.Set("exchange_rate", rate)
 	v.Set("payment_no", p.PaymentNo)
 	v.Set("currency", string(p.Currency))
-	v.Set("settle_currency", string(p.Currency))
+	v.Set("settle_currency", string(settle))
 	v.Set("amount", p.Amount)
 	v.Set("trade_time", formatTime(trade))
 	v.Set("finish_time", formatTime(finish))
 	v.Set("pay_currency", string(hipopay.CNY))
-	v.Set("pay_amount", mulRound(p.Amount, rate, 2))
+	v.Set("pay_amount", payAmount(p.Amount, p.Currency))
 	v.Set("out_trade_id", p.OutTradeID)
 	return v
 }
@@ -121,42 +195,82 @@ func addVersion3Fields(v url.Values) {
 }
 
 // deliver sends a notification, then re-sends it on the retry schedule
-// until it is acknowledged, the schedule ends or the server closes.
+// until it is acknowledged, the schedule ends or the server closes. A
+// Redeliver cuts the wait short; one that comes while the last send is out
+// makes a finished schedule start over. Attempts are numbered by their
+// place among the order's deliveries.
 func (s *Server) deliver(o *order, fields url.Values, target string) {
+	s.deliverSchedule(o, fields, target, false)
+}
+
+// deliverSchedule is deliver; early marks its first send as a Redelivery.
+func (s *Server) deliverSchedule(o *order, fields url.Values, target string, early bool) {
 	defer s.wg.Done()
 	intervals := s.cfg.retryIntervals
-	for attempt := 1; ; attempt++ {
-		d := s.sendNotification(fields, target, attempt)
+	s.mu.Lock()
+	wake := o.wakeLocked()
+	s.mu.Unlock()
+	for sent := 1; ; sent++ {
+		d := s.sendNotification(fields, target, sent)
 		s.mu.Lock()
+		d.Attempt = len(o.deliveries) + 1
+		d.Redelivery = early
+		retry := !d.Acknowledged && sent <= len(intervals) && s.ctx.Err() == nil
+		if retry {
+			d.NextRetry = d.Time.Add(intervals[sent-1])
+		}
 		o.deliveries = append(o.deliveries, d)
-		done := d.Acknowledged || attempt > len(intervals) || s.ctx.Err() != nil
 		if d.Acknowledged {
 			o.acked = true
-		} else if attempt > len(intervals) {
+		} else if sent > len(intervals) {
 			o.gaveUp = true
 		}
-		if done {
+		again := false // a Redeliver came while this one was out
+		if !retry {
+			select {
+			case <-wake:
+				again = s.ctx.Err() == nil
+			default:
+			}
+		}
+		if again {
+			o.gaveUp = false
+		}
+		if !retry && !again {
 			o.delivering = false
 		}
+		o.nextRetry = d.NextRetry
 		s.broadcastLocked()
 		s.mu.Unlock()
 		if hook := s.cfg.deliveryHook; hook != nil {
 			hook(o.paymentNo, d)
 		}
-		if done {
+		if again {
+			sent, early = 0, true // the schedule starts over
+			continue
+		}
+		if !retry {
 			return
 		}
-		t := time.NewTimer(intervals[attempt-1])
+		t := time.NewTimer(intervals[sent-1])
+		early = false
 		select {
 		case <-t.C:
+		case <-wake:
+			t.Stop()
+			early = true
 		case <-s.ctx.Done():
 			t.Stop()
 			s.mu.Lock()
 			o.delivering = false
+			o.nextRetry = time.Time{}
 			s.broadcastLocked()
 			s.mu.Unlock()
 			return
 		}
+		s.mu.Lock()
+		o.nextRetry = time.Time{}
+		s.mu.Unlock()
 	}
 }
 
@@ -210,7 +324,7 @@ func (s *Server) WaitDelivered(ctx context.Context, paymentNo string) error {
 // WaitDeliveries waits until the payment's notification was delivered at
 // least n times (acknowledged or not) and returns the deliveries. It fails
 // like WaitDelivered, and when deliveries ended (acknowledged, exhausted)
-// with fewer than n.
+// with fewer than n (and no Redeliver started them again).
 func (s *Server) WaitDeliveries(ctx context.Context, paymentNo string, n int) ([]Delivery, error) {
 	return s.waitFor(ctx, paymentNo, func(o *order) bool { return len(o.deliveries) >= n })
 }
@@ -229,9 +343,9 @@ func (s *Server) waitFor(ctx context.Context, paymentNo string, done func(*order
 			deliveries := append([]Delivery(nil), o.deliveries...)
 			s.mu.Unlock()
 			return deliveries, nil
-		case o.gaveUp:
+		case o.gaveUp && !o.delivering:
 			err = ErrNotAcknowledged
-		case o.acked:
+		case o.acked && !o.delivering: // a Redeliver may send more
 			err = fmt.Errorf("hipopaytest: payment %s: notification acknowledged after %d deliveries", paymentNo, len(o.deliveries))
 		case s.closed:
 			err = errors.New("hipopaytest: server closed")

@@ -25,33 +25,22 @@ type refund struct {
 	finishTime  time.Time
 }
 
-type refundJSON struct {
-	RefundNo     string `json:"refund_no"`
-	Status       string `json:"status"`
-	RefundAmount string `json:"refund_amount"`
-	PaymentNo    string `json:"payment_no"`
-	OutRefundID  string `json:"out_refund_id"`
-	FinishTime   string `json:"finish_time,omitempty"`
-	ResultCode   string `json:"result_code"`
-	FailMessage  string `json:"fail_message"`
-}
-
-func (r *refund) json() refundJSON {
-	return refundJSON{
+func (r *refund) json() hipopay.Refund {
+	return hipopay.Refund{
 		RefundNo:     r.refundNo,
-		Status:       string(r.status),
+		Status:       r.status,
 		RefundAmount: r.amount,
 		PaymentNo:    r.paymentNo,
 		OutRefundID:  r.outRefundID,
-		FinishTime:   formatTime(r.finishTime),
-		ResultCode:   string(r.resultCode),
+		FinishTime:   r.finishTime,
+		ResultCode:   r.resultCode,
 		FailMessage:  r.failMessage,
 	}
 }
 
 // refundAnswer answers a refund call: is_success true, the refund, and
 // the top-level return_message "OK".
-func refundAnswer(r refundJSON) answer {
+func refundAnswer(r hipopay.Refund) answer {
 	return jsonAnswer(http.StatusOK, envelope{IsSuccess: true, Response: r, ReturnMessage: "OK"})
 }
 
@@ -75,11 +64,11 @@ func (s *Server) refund(m *merchant, p url.Values) answer {
 		return invalidParam("payment_no and out_refund_id are required")
 	}
 	now := s.now()
-	failed := func(code hipopay.RefundResultCode, msg, amount string) refundJSON {
-		return refundJSON{
-			RefundNo: s.nextNumberLocked(now), Status: string(hipopay.RefundStatusFail), RefundAmount: amount,
-			PaymentNo: paymentNo, OutRefundID: outRefundID, FinishTime: formatTime(now),
-			ResultCode: string(code), FailMessage: msg,
+	failed := func(code hipopay.RefundResultCode, msg, amount string) hipopay.Refund {
+		return hipopay.Refund{
+			RefundNo: s.nextNumberLocked(now), Status: hipopay.RefundStatusFail, RefundAmount: amount,
+			PaymentNo: paymentNo, OutRefundID: outRefundID, FinishTime: now,
+			ResultCode: code, FailMessage: msg,
 		}
 	}
 

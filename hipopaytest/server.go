@@ -4,6 +4,7 @@
 package hipopaytest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -53,6 +56,8 @@ type config struct {
 	notifyTimeout     time.Duration
 	notifyClient      *http.Client
 	responseVersion3  bool
+	rawTilde          bool
+	settleCurrency    hipopay.Currency // WithSettleCurrency (notify.go)
 	deliveryHook      func(paymentNo string, d Delivery)
 	errs              []error
 }
@@ -212,6 +217,13 @@ func WithResponseVersion3() Option {
 	return func(c *config) { c.responseVersion3 = true }
 }
 
+// WithRawTilde verifies request signatures with '~' kept raw, as an RFC
+// 3986 server would, instead of HipoPay's documented %7E: a request signed
+// the documented way with '~' in a value is then ILLEGAL_SECURITY_PROFILE.
+func WithRawTilde() Option {
+	return func(c *config) { c.rawTilde = true }
+}
+
 // WithDeliveryHook calls f after each notification delivery (in the
 // delivery's goroutine, never under the server's lock): to log deliveries
 // as they happen. f must not block for long; it may call the server,
@@ -232,6 +244,7 @@ type Server struct {
 
 	cfg          config
 	ts           *httptest.Server
+	mock         http.Handler // the _mock/ endpoints (mock.go): not HipoPay's API
 	hipopayKey   *rsa.PrivateKey
 	paySignKey   string // the "WeChat API key" paySign is computed with
 	notifyClient *http.Client
@@ -335,6 +348,7 @@ func NewServer(opts ...Option) *Server {
 	s.addMerchant(cfg.merchantNo, &cfg.merchantKey.PublicKey)
 
 	s.ts = httptest.NewUnstartedServer(s)
+	s.mock = newMockHandler(s)
 	switch {
 	case cfg.listener != nil:
 		_ = s.ts.Listener.Close()
@@ -469,14 +483,9 @@ type route struct {
 	serve   func(s *Server, m *merchant, p url.Values) answer
 }
 
-// The parameters each endpoint documents in HipoPay's reference. Place
-// order takes response_version too: the reference's notification section
-// names response_version=3.0 as what adds pay_rate, pay_rate_reversed,
-// bank_type and promotion_detail to the notification, and the fake honours
-// it per order (see WithResponseVersion3).
+// The parameters each endpoint documents in HipoPay's reference (the
+// place-order endpoints: methods.go; Alipay's: alipay.go).
 var (
-	placeOrderParams = []string{"merchant_no", "out_trade_id", "amount", "currency", "product_info", "appid", "openid",
-		"client_ip", "notify_url", "is_rmb", "response_version"}
 	getPaymentParams   = []string{"payment_no", "out_trade_id"}
 	forexRateParams    = []string{"currency"}
 	refundParams       = []string{"payment_no", "out_refund_id", "refund_amount"}
@@ -491,11 +500,13 @@ var (
 // lookupRoute returns the endpoint of method and path; known reports
 // whether path is an endpoint at all (for 405 rather than 404).
 func lookupRoute(method, path string) (rt route, ok, known bool) {
+	if fm, isOrder := lookupMethod(path); isOrder {
+		return fm.route(), method == http.MethodPost, true
+	}
+	if rt, ok, known := lookupAlipayRoute(method, path); known {
+		return rt, ok, known
+	}
 	switch path {
-	case "wechatpay/mini_program/payment":
-		if method == http.MethodPost {
-			return route{"1.0", placeOrderParams, (*Server).placeOrder}, true, true
-		}
 	case "payment":
 		if method == http.MethodGet {
 			return route{"1.0", getPaymentParams, (*Server).getPayment}, true, true
@@ -595,7 +606,8 @@ func invalidParam(format string, args ...any) answer {
 const maxRequestBytes = 1 << 20
 
 // ServeHTTP serves the fake HipoPay API: the endpoints relative to the
-// base URL, and the "_mock/" endpoints of the hipopay CLI's mock.
+// base URL. Paths under "_mock/" go to the fake's own test-only controls
+// instead (mock.go), which are not HipoPay's API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -608,7 +620,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	if strings.HasPrefix(path, "_mock/") {
-		s.serveMock(w, r, strings.TrimPrefix(path, "_mock/"))
+		s.mock.ServeHTTP(w, r)
 		return
 	}
 
@@ -674,6 +686,11 @@ func (s *Server) serveAPI(r *http.Request, path string) answer {
 
 // readRawParams returns exactly the parameter text received: the query
 // string of a GET, the form body of a POST whatever its Content-Type says.
+// A POST declared multipart/form-data (HipoPay's PHP SDK posts that way)
+// is read part by part and returned form-encoded: the same fields, so the
+// signature is verified over them as over a form. A file part, a part
+// without a name or a body that is not valid multipart is
+// INVALID_PARAMETER.
 func readRawParams(r *http.Request) (string, *answer) {
 	if r.Method == http.MethodGet {
 		return r.URL.RawQuery, nil
@@ -687,7 +704,49 @@ func readRawParams(r *http.Request) (string, *answer) {
 		a := jsonAnswer(http.StatusRequestEntityTooLarge, envelope{Error: CodeInvalidParameter, ErrorMessage: "body over 1 MiB"})
 		return "", &a
 	}
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+		v, err := readMultipart(b, params["boundary"])
+		if err != nil {
+			a := invalidParam("multipart/form-data body: %v", err)
+			return "", &a
+		}
+		return v.Encode(), nil
+	}
 	return string(b), nil
+}
+
+// readMultipart reads the fields of a multipart/form-data body: every
+// part must be a named field, none a file.
+func readMultipart(body []byte, boundary string) (url.Values, error) {
+	if boundary == "" {
+		return nil, errors.New("no boundary in the Content-Type")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	v := url.Values{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			if len(v) == 0 {
+				return nil, errors.New("no part with the boundary of its Content-Type")
+			}
+			return v, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := part.FormName()
+		switch {
+		case name == "":
+			return nil, errors.New("a part has no form-data name")
+		case part.FileName() != "":
+			return nil, fmt.Errorf("part %q is a file: HipoPay takes no files", name)
+		}
+		value, err := io.ReadAll(part)
+		if err != nil {
+			return nil, fmt.Errorf("part %q: %w", name, err)
+		}
+		v.Add(name, string(value))
+	}
 }
 
 // readParams returns the parameters received (see readRawParams), or
@@ -728,7 +787,11 @@ func (s *Server) authenticateLocked(r *http.Request, params url.Values, parseErr
 	if parseErr != nil {
 		return fail("the parameters do not parse as a form, so the signature cannot be verified")
 	}
-	if err := hipopay.VerifyRequestSignature(m.pub, params, r.Header.Get("Timestamp"), r.Header.Get("Signature")); err != nil {
+	toSign := hipopay.StringToSign(params, r.Header.Get("Timestamp"))
+	if s.cfg.rawTilde {
+		toSign = strings.ReplaceAll(toSign, "%7E", "~") // exact: a literal "%7E" is encoded "%257E"
+	}
+	if err := hipopay.VerifySignature(m.pub, toSign, r.Header.Get("Signature")); err != nil {
 		return fail("signature does not verify")
 	}
 	return m, nil

@@ -37,7 +37,7 @@ func TestLifeCycle(t *testing.T) {
 	assert.Equal(t, "100.00", p.Amount)
 	assert.Equal(t, hipopay.HKD, p.Currency)
 	assert.Equal(t, "ORD-1", p.OutTradeID)
-	assert.Equal(t, "MINIPROGRAM", p.TradeType)
+	assert.Equal(t, "MINIPROGRA", p.TradeType) // the reference's spelling
 	assert.True(t, p.TradeTime.Equal(clock.Now()), "trade_time %v", p.TradeTime)
 	assert.Regexp(t, `^20240305100000\d{11}$`, p.PaymentNo)
 	pp := p.PrepayParams
@@ -66,7 +66,7 @@ func TestLifeCycle(t *testing.T) {
 	require.NoError(t, hipopay.VerifyNotificationSignature(s.PublicKey(), n.form, n.timestamp, n.signature))
 	assert.Equal(t, url.Values{"src": {"mini"}}, n.query, "notify_url is posted to as given")
 	assert.Equal(t, url.Values{
-		"status": {"PAID"}, "trade_type": {"MINIPROGRAM"}, "exchange_rate": {"0.881890"}, "payment_no": {p.PaymentNo},
+		"status": {"PAID"}, "trade_type": {"MINIPROGRA"}, "exchange_rate": {"1.0000000000"}, "payment_no": {p.PaymentNo},
 		"currency": {"HKD"}, "settle_currency": {"HKD"}, "amount": {"100.00"}, "trade_time": {"2024-03-05 10:00:00"},
 		"finish_time": {"2024-03-05 10:00:17"}, "pay_currency": {"CNY"}, "pay_amount": {"88.19"}, "out_trade_id": {"ORD-1"},
 	}, n.form)
@@ -81,7 +81,7 @@ func TestLifeCycle(t *testing.T) {
 	got, err = c.GetPayment(ctx, hipopay.PaymentQuery{PaymentNo: p.PaymentNo})
 	require.NoError(t, err)
 	assert.Equal(t, hipopay.PaymentStatusPaid, got.Status)
-	assert.Equal(t, "0.881890", got.ExchangeRate)
+	assert.Equal(t, "1.0000000000", got.ExchangeRate, "the notification's rate: HKD to the HKD settlement")
 	assert.True(t, got.FinishTime.Equal(clock.Now()))
 	require.ErrorContains(t, s.Pay(p.PaymentNo), "not INIT")
 
@@ -750,6 +750,9 @@ func TestNewNotificationRequest(t *testing.T) {
 	key := mustKey(t, "../testdata/fake_hipopay_private.pem")
 	fields := hipopaytest.PaidNotificationFields(&hipopay.Payment{
 		PaymentNo: "2023111418154204114199308", OutTradeID: "201901021232211023", Amount: "8.88", Currency: hipopay.HKD,
+		// As the shared vector has them (made before exchange_rate meant the
+		// settlement rate, and with the trade type spelt out).
+		ExchangeRate: "0.881890", TradeType: "MINIPROGRAM",
 		TradeTime:  time.Date(2023, 11, 14, 18, 15, 42, 0, cst),
 		FinishTime: time.Date(2023, 11, 14, 18, 15, 59, 0, cst),
 	})

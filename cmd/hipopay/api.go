@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	hipopay "github.com/hipopay-go/hipopay"
@@ -19,12 +20,12 @@ import (
 // apiConfig is how an API command reaches HipoPay: flags, defaulting to
 // the environment.
 type apiConfig struct {
-	merchant string
-	key      string
-	baseURL  string
-	sandbox  bool
-	timeout  time.Duration
-	sandboxE error
+	merchant   string
+	key        string
+	baseURL    string
+	sandbox    bool
+	timeout    time.Duration
+	sandboxErr error
 }
 
 // apiTimeout is the default -timeout of the API commands but bill.
@@ -33,12 +34,12 @@ const apiTimeout = time.Minute
 // addAPIFlags adds the flags of an API command, with the default -timeout
 // apiTimeout.
 func addAPIFlags(fs *flag.FlagSet) *apiConfig {
-	return addAPIFlagsTimeout(fs, apiTimeout, "give up after this long")
+	return addAPIFlagsWithTimeout(fs, apiTimeout, "give up after this long")
 }
 
-// addAPIFlagsTimeout is addAPIFlags with another default -timeout (0: no
+// addAPIFlagsWithTimeout is addAPIFlags with another default -timeout (0: no
 // limit) and its description.
-func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage string) *apiConfig {
+func addAPIFlagsWithTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage string) *apiConfig {
 	c := &apiConfig{}
 	fs.StringVar(&c.merchant, "merchant", os.Getenv("HIPOPAY_MERCHANT_NO"), "merchant number; default $HIPOPAY_MERCHANT_NO")
 	fs.StringVar(&c.key, "key", os.Getenv("HIPOPAY_PRIVATE_KEY"), "merchant private key PEM file; default $HIPOPAY_PRIVATE_KEY")
@@ -47,7 +48,7 @@ func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage st
 	if v := os.Getenv("HIPOPAY_SANDBOX"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			c.sandboxE = fmt.Errorf("HIPOPAY_SANDBOX=%q is not a boolean", v)
+			c.sandboxErr = fmt.Errorf("HIPOPAY_SANDBOX=%q is not a boolean", v)
 		}
 		sandbox = b
 	}
@@ -56,13 +57,21 @@ func addAPIFlagsTimeout(fs *flag.FlagSet, timeout time.Duration, timeoutUsage st
 	return c
 }
 
-// client builds the SDK client; fs reports a missing merchant or key.
-func (c *apiConfig) client(fs *flag.FlagSet) (*hipopay.Client, error) {
-	if c.sandboxE != nil {
-		return nil, c.sandboxE
+// requireCredentials notes a missing merchant number or key.
+func (c *apiConfig) requireCredentials(p *usageProblems) {
+	if c.merchant == "" {
+		p.need("-merchant (or HIPOPAY_MERCHANT_NO)")
 	}
-	if c.merchant == "" || c.key == "" {
-		return nil, usageError(fs, "the merchant number and key are required (-merchant and -key, or HIPOPAY_MERCHANT_NO and HIPOPAY_PRIVATE_KEY)")
+	if c.key == "" {
+		p.need("-key (or HIPOPAY_PRIVATE_KEY)")
+	}
+}
+
+// newClient builds the SDK client from the flags and environment; the
+// merchant number and key were checked by requireCredentials.
+func (c *apiConfig) newClient() (*hipopay.Client, error) {
+	if c.sandboxErr != nil {
+		return nil, c.sandboxErr
 	}
 	key, err := hipopay.LoadPrivateKey(c.key)
 	if err != nil {
@@ -78,46 +87,57 @@ func (c *apiConfig) client(fs *flag.FlagSet) (*hipopay.Client, error) {
 	return hipopay.NewClient(c.merchant, key, opts...)
 }
 
-// context bounds ctx by -timeout, if any; ctx itself ends on an interrupt.
-func (c *apiConfig) context(ctx context.Context) (context.Context, context.CancelFunc) {
+// withTimeout bounds ctx by -timeout, if any; ctx itself ends on an
+// interrupt.
+func (c *apiConfig) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if c.timeout <= 0 {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// apiCommand parses an API command's flags (added by define) and runs call
-// with a client, printing its result as JSON.
-func apiCommand(ctx context.Context, name, argsUsage string, args []string, stdout, stderr io.Writer,
-	define func(fs *flag.FlagSet) func(fs *flag.FlagSet) error,
+// runAPICommand parses an API command's flags (defined by defineFlags, whose
+// returned function notes what is missing or wrong once they are parsed),
+// reports every usage problem at once, then runs call with a client and
+// prints its result as JSON. call may return a result and an error both
+// (a refund HipoPay refused): the result is printed, the error decides
+// the exit status.
+func runAPICommand(ctx context.Context, name, argsUsage string, args []string, stdout, stderr io.Writer,
+	defineFlags func(fs *flag.FlagSet) func(p *usageProblems),
 	call func(ctx context.Context, c *hipopay.Client) (any, error)) error {
 	fs := newFlagSet(name, argsUsage, stderr)
 	cfg := addAPIFlags(fs)
-	check := define(fs)
+	check := defineFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError(fs, "unexpected arguments %q", fs.Args())
-	}
+	var problems usageProblems
 	if check != nil {
-		if err := check(fs); err != nil {
-			return err
-		}
+		check(&problems)
 	}
-	client, err := cfg.client(fs)
+	cfg.requireCredentials(&problems)
+	if fs.NArg() > 0 {
+		problems.invalidf("unexpected arguments %q", fs.Args())
+	}
+	if err := problems.report(fs); err != nil {
+		return err
+	}
+	client, err := cfg.newClient()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cfg.context(ctx)
+	ctx, cancel := cfg.withTimeout(ctx)
 	defer cancel()
 	out, err := call(ctx, client)
-	if err != nil {
-		return err
+	if out != nil {
+		if perr := printJSON(stdout, out); perr != nil && err == nil {
+			err = perr
+		}
 	}
-	return printJSON(stdout, out)
+	return err
 }
 
+// printJSON writes v as indented JSON, HTML characters as they are.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -125,118 +145,174 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func required(fs *flag.FlagSet, pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			return usageError(fs, "-%s is required", pairs[i])
-		}
-	}
-	return nil
-}
-
 func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.PlaceOrderRequest
-	var currency string
-	return apiCommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	var currency, method string
+	return runAPICommand(ctx, "place-order", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
+		fs.StringVar(&method, "method", "WeChatMiniProgram", "payment method: a Go constant's name (AlipayQR) or its path (alipay/qrcode/payment); see README \"Payment methods\"")
 		fs.StringVar(&req.OutTradeID, "out-trade-id", "", "your order number (required)")
 		fs.StringVar(&req.Amount, "amount", "", "amount, e.g. 8.88; no decimals in JPY and KRW (required)")
-		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required)")
+		fs.StringVar(&currency, "currency", "", "pricing currency, e.g. HKD (required; HKD on WeChat's HK wallet)")
 		fs.StringVar(&req.ProductInfo, "product-info", "", "product description (required)")
-		fs.StringVar(&req.AppID, "appid", "", "the mini-program's WeChat appid (required)")
-		fs.StringVar(&req.OpenID, "openid", "", "the buyer's openid (required)")
+		fs.StringVar(&req.AppID, "appid", "", "WeChat appid: the mini-program's or the app's (mini-programs, apps)")
+		fs.StringVar(&req.OpenID, "openid", "", "the buyer's openid (mini-programs, official accounts)")
+		fs.StringVar(&req.AuthCode, "auth-code", "", "the buyer's payment code, scanned (barcodes)")
+		fs.StringVar(&req.ReturnURL, "return-url", "", "where the buyer returns after paying (AlipayWap)")
+		fs.BoolVar(&req.HKWallet, "hk-wallet", false, "pay with the AlipayHK wallet (AlipayWap, AlipayWeb, AlipayQR, AlipayBarcode)")
+		fs.StringVar(&req.ResponseVersion, "response-version", "", "e.g. 3.0: the notification gains pay_rate, bank_type, promotion_detail")
 		fs.StringVar(&req.ClientIP, "client-ip", "", "the buyer's IP address (required)")
 		fs.StringVar(&req.NotifyURL, "notify-url", "", "where HipoPay posts the payment notification")
 		fs.BoolVar(&req.IsRMB, "rmb", false, "price the order in CNY (is_rmb=TRUE)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Currency = hipopay.Currency(currency)
-			return required(fs, "out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency,
-				"product-info", req.ProductInfo, "appid", req.AppID, "openid", req.OpenID, "client-ip", req.ClientIP)
+			m, ok := parseMethod(method)
+			if !ok {
+				p.invalidf("-method %q is not a payment method (%s)", method, strings.Join(methodNames(), ", "))
+			}
+			req.Method = m
+			p.requireFlags("out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency, "product-info", req.ProductInfo)
+			for _, wire := range m.RequiredFields() {
+				p.require(strings.ReplaceAll(wire, "_", "-"), requestField(&req, wire))
+			}
+			p.require("client-ip", req.ClientIP)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		p, err := c.PlaceOrder(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return paymentOut(p), nil
+		return paymentOutput(p)
 	})
+}
+
+// paymentMethods names every payment method by its Go constant.
+func paymentMethods() map[string]hipopay.PaymentMethod {
+	return map[string]hipopay.PaymentMethod{
+		"WeChatMiniProgram": hipopay.WeChatMiniProgram, "WeChatMiniProgramHK": hipopay.WeChatMiniProgramHK,
+		"WeChatOfficialAccount": hipopay.WeChatOfficialAccount, "WeChatOfficialAccountHK": hipopay.WeChatOfficialAccountHK,
+		"WeChatApp": hipopay.WeChatApp, "WeChatAppHK": hipopay.WeChatAppHK, "WeChatWebQR": hipopay.WeChatWebQR,
+		"WeChatDeviceQR": hipopay.WeChatDeviceQR, "WeChatBarcode": hipopay.WeChatBarcode, "AlipayApp": hipopay.AlipayApp,
+		"AlipayWap": hipopay.AlipayWap, "AlipayWeb": hipopay.AlipayWeb, "AlipayQR": hipopay.AlipayQR,
+		"AlipayBarcode": hipopay.AlipayBarcode,
+	}
+}
+
+// parseMethod reads -method: a constant's name (any case) or a path.
+func parseMethod(s string) (hipopay.PaymentMethod, bool) {
+	for name, m := range paymentMethods() {
+		if strings.EqualFold(s, name) {
+			return m, true
+		}
+	}
+	m := hipopay.PaymentMethod(strings.Trim(s, "/"))
+	return m, m.Known() && m != ""
+}
+
+// methodNames lists the constants' names, in hipopay.PaymentMethods order.
+func methodNames() []string {
+	byMethod := map[hipopay.PaymentMethod]string{}
+	for name, m := range paymentMethods() {
+		byMethod[m] = name
+	}
+	var out []string
+	for _, m := range hipopay.PaymentMethods() {
+		out = append(out, byMethod[m])
+	}
+	return out
+}
+
+// requestField is the value of a method-specific field of req by its
+// wire name.
+func requestField(req *hipopay.PlaceOrderRequest, wire string) string {
+	switch wire {
+	case "appid":
+		return req.AppID
+	case "openid":
+		return req.OpenID
+	case "auth_code":
+		return req.AuthCode
+	case "return_url":
+		return req.ReturnURL
+	}
+	return ""
 }
 
 func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.PaymentQuery
-	return apiCommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "payment", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutTradeID, "out-trade-id", "", "your order number")
-		return func(fs *flag.FlagSet) error {
-			if q.PaymentNo == "" && q.OutTradeID == "" {
-				return usageError(fs, "-payment-no or -out-trade-id is required")
-			}
-			return nil
+		return func(p *usageProblems) {
+			p.requireOneOf([]string{"payment-no", "out-trade-id"}, q.PaymentNo, q.OutTradeID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		p, err := c.GetPayment(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return paymentOut(p), nil
+		return paymentOutput(p)
 	})
 }
 
 func runForexRate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var currency string
-	return apiCommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "forex-rate", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&currency, "currency", "", "currency, e.g. USD (required)")
-		return func(fs *flag.FlagSet) error { return required(fs, "currency", currency) }
+		return func(p *usageProblems) { p.require("currency", currency) }
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.GetForexRate(ctx, hipopay.Currency(currency))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"currency": string(r.Currency), "forex_rate": r.Rate}, nil
+		return r, nil
 	})
 }
 
 func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RefundRequest
-	return apiCommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "refund", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&req.OutRefundID, "out-refund-id", "", "your refund number; reuse it to retry (required)")
 		fs.StringVar(&req.RefundAmount, "amount", "", "amount to refund (default: the whole payment)")
-		return func(fs *flag.FlagSet) error {
-			return required(fs, "payment-no", req.PaymentNo, "out-refund-id", req.OutRefundID)
+		return func(p *usageProblems) {
+			p.requireFlags("payment-no", req.PaymentNo, "out-refund-id", req.OutRefundID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.Refund(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return refundOut(r), nil
+		out, err := refundOutput(r)
+		if err == nil && r.Status == hipopay.RefundStatusFail {
+			// Printed, and exit status 3: HipoPay refused it.
+			err = &exitError{code: exitRefused, msg: fmt.Sprintf(
+				"HipoPay refused the refund: result code %s (%s)%s", r.ResultCode, r.ResultCode.Message(), retryHint(r.ResultCode))}
+		}
+		return out, err
 	})
 }
 
 func runRefundStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.RefundQuery
-	return apiCommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "refund-status", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.RefundNo, "refund-no", "", "HipoPay's refund number")
 		fs.StringVar(&q.OutRefundID, "out-refund-id", "", "your refund number")
-		return func(fs *flag.FlagSet) error {
-			if q.RefundNo == "" && q.OutRefundID == "" {
-				return usageError(fs, "-refund-no or -out-refund-id is required")
-			}
-			return nil
+		return func(p *usageProblems) {
+			p.requireOneOf([]string{"refund-no", "out-refund-id"}, q.RefundNo, q.OutRefundID)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		r, err := c.GetRefund(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return refundOut(r), nil
+		return refundOutput(r)
 	})
 }
 
 func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.DeclarationRequest
 	var customs, action string
-	return apiCommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "declare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number (required)")
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number (required)")
 		fs.StringVar(&customs, "customs", "", "customs code, e.g. SHENZHEN (required)")
@@ -249,9 +325,9 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&req.ProductAmount, "product-amount", "", "product price (required)")
 		fs.StringVar(&req.CertID, "cert-id", os.Getenv("HIPOPAY_CERT_ID"), "buyer's ID card number, for an identity check; default $HIPOPAY_CERT_ID (prefer it: flags stay in shell history)")
 		fs.StringVar(&req.Name, "name", os.Getenv("HIPOPAY_BUYER_NAME"), "buyer's name, with -cert-id; default $HIPOPAY_BUYER_NAME")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Customs, req.ActionType = hipopay.CustomsCode(customs), hipopay.ActionType(action)
-			return required(fs, "out-order-no", req.OutOrderNo, "payment-no", req.PaymentNo, "customs", customs,
+			p.requireFlags("out-order-no", req.OutOrderNo, "payment-no", req.PaymentNo, "customs", customs,
 				"mch-customs-no", req.MchCustomsNo, "sub-order-no", req.SubOrderNo, "sub-order-amount", req.SubOrderAmount,
 				"transport-amount", req.TransportAmount, "product-amount", req.ProductAmount)
 		}
@@ -260,158 +336,68 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d)
 	})
 }
 
 func runRedeclare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var req hipopay.RedeclarationRequest
 	var customs string
-	return apiCommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "redeclare", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&req.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&req.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&req.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
 		fs.StringVar(&customs, "customs", "", "customs code (required)")
 		fs.StringVar(&req.MchCustomsNo, "mch-customs-no", "", "your customs registration number (required)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			req.Customs = hipopay.CustomsCode(customs)
-			if req.PaymentNo == "" && req.OutOrderNo == "" && req.SubOrderNo == "" {
-				return usageError(fs, "one of -payment-no, -out-order-no, -sub-order-no is required")
-			}
-			return required(fs, "customs", customs, "mch-customs-no", req.MchCustomsNo)
+			p.requireOneOf([]string{"payment-no", "out-order-no", "sub-order-no"}, req.PaymentNo, req.OutOrderNo, req.SubOrderNo)
+			p.requireFlags("customs", customs, "mch-customs-no", req.MchCustomsNo)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		d, err := c.Redeclare(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d)
 	})
 }
 
 func runDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var q hipopay.DeclarationQuery
 	var customs string
-	return apiCommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) error {
+	return runAPICommand(ctx, "declaration", "", args, stdout, stderr, func(fs *flag.FlagSet) func(*usageProblems) {
 		fs.StringVar(&q.PaymentNo, "payment-no", "", "HipoPay's payment number")
 		fs.StringVar(&q.OutOrderNo, "out-order-no", "", "your order number")
 		fs.StringVar(&q.SubOrderNo, "sub-order-no", "", "your sub-order number (when the order was split)")
 		fs.StringVar(&customs, "customs", "", "customs code (required)")
-		return func(fs *flag.FlagSet) error {
+		return func(p *usageProblems) {
 			q.Customs = hipopay.CustomsCode(customs)
-			if q.PaymentNo == "" && q.OutOrderNo == "" && q.SubOrderNo == "" {
-				return usageError(fs, "one of -payment-no, -out-order-no, -sub-order-no is required")
-			}
-			return required(fs, "customs", customs)
+			p.requireOneOf([]string{"payment-no", "out-order-no", "sub-order-no"}, q.PaymentNo, q.OutOrderNo, q.SubOrderNo)
+			p.require("customs", customs)
 		}
 	}, func(ctx context.Context, c *hipopay.Client) (any, error) {
 		d, err := c.GetDeclaration(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return declarationOut(d), nil
+		return declarationOutput(d)
 	})
 }
 
-// Output with HipoPay's field names; times as HipoPay writes them (UTC+8),
-// omitted when unset.
-
-type prepayOutput struct {
-	NonceStr  string `json:"nonceStr"`
-	OrderNo   string `json:"order_no"`
-	PaySign   string `json:"paySign"`
-	PrepayID  string `json:"prepay_id"`
-	TimeStamp string `json:"timeStamp"`
-	// RequestPayment is the object for wx.requestPayment (WeChat's classic
-	// JSAPI convention).
-	RequestPayment hipopay.WxRequestPayment `json:"wx_request_payment"`
-}
-
-type paymentOutput struct {
-	Amount       string        `json:"amount"`
-	Currency     string        `json:"currency"`
-	ExchangeRate string        `json:"exchange_rate,omitempty"`
-	OutTradeID   string        `json:"out_trade_id"`
-	PaymentNo    string        `json:"payment_no"`
-	Status       string        `json:"status"`
-	ProductInfo  string        `json:"product_info"`
-	TradeTime    string        `json:"trade_time,omitempty"`
-	FinishTime   string        `json:"finish_time,omitempty"`
-	TradeType    string        `json:"trade_type"`
-	PrepayParams *prepayOutput `json:"prepay_params,omitempty"`
-}
-
-func paymentOut(p *hipopay.Payment) paymentOutput {
-	out := paymentOutput{
-		Amount: p.Amount, Currency: string(p.Currency), ExchangeRate: p.ExchangeRate, OutTradeID: p.OutTradeID,
-		PaymentNo: p.PaymentNo, Status: string(p.Status), ProductInfo: p.ProductInfo,
-		TradeTime: hipopayTime(p.TradeTime), FinishTime: hipopayTime(p.FinishTime), TradeType: p.TradeType,
-	}
-	if pp := p.PrepayParams; pp != nil {
-		out.PrepayParams = &prepayOutput{
-			NonceStr: pp.NonceStr, OrderNo: pp.OrderNo, PaySign: pp.PaySign, PrepayID: pp.PrepayID, TimeStamp: pp.TimeStamp,
-			RequestPayment: pp.RequestPayment(),
-		}
-	}
-	return out
-}
-
-type refundOutput struct {
-	RefundNo      string `json:"refund_no"`
-	OutRefundID   string `json:"out_refund_id"`
-	Status        string `json:"status"`
-	RefundAmount  string `json:"refund_amount"`
-	PaymentNo     string `json:"payment_no"`
-	FinishTime    string `json:"finish_time,omitempty"`
-	ResultCode    string `json:"result_code,omitempty"`
-	ResultMessage string `json:"result_message,omitempty"` // the result-code table's message
-	FailMessage   string `json:"fail_message,omitempty"`
-	ReturnMessage string `json:"return_message,omitempty"`
-}
-
-func refundOut(r *hipopay.Refund) refundOutput {
-	return refundOutput{
-		RefundNo: r.RefundNo, OutRefundID: r.OutRefundID, Status: string(r.Status), RefundAmount: r.RefundAmount,
-		PaymentNo: r.PaymentNo, FinishTime: hipopayTime(r.FinishTime), ResultCode: string(r.ResultCode),
-		ResultMessage: r.ResultCode.Message(), FailMessage: r.FailMessage, ReturnMessage: r.ReturnMessage,
-	}
-}
-
-type declarationOutput struct {
-	OutOrderNo       string          `json:"out_order_no"`
-	PaymentNo        string          `json:"payment_no"`
-	Customs          string          `json:"customs"`
-	WechatpayNo      string          `json:"wechatpay_no,omitempty"`
-	State            string          `json:"state"`
-	ModifyTime       string          `json:"modify_time,omitempty"`
-	VerDept          string          `json:"ver_dept,omitempty"`
-	PayTransactionID string          `json:"pay_transaction_id,omitempty"`
-	SubOrderNo       string          `json:"sub_order_no,omitempty"`
-	SubOrderAmount   string          `json:"sub_order_amount,omitempty"`
-	TransportAmount  string          `json:"transport_amount,omitempty"`
-	ProductAmount    string          `json:"product_amount,omitempty"`
-	CertCheckResult  string          `json:"cert_check_result,omitempty"`
-	Explanation      string          `json:"explanation,omitempty"`
-	RawResponse      json.RawMessage `json:"raw_response,omitempty"` // the customs' document, decoded from its string
-}
-
-func declarationOut(d *hipopay.Declaration) declarationOutput {
-	out := declarationOutput{
-		OutOrderNo: d.OutOrderNo, PaymentNo: d.PaymentNo, Customs: string(d.Customs), WechatpayNo: d.WechatpayNo,
-		State: string(d.State), ModifyTime: hipopayTime(d.ModifyTime), VerDept: string(d.VerDept),
-		PayTransactionID: d.PayTransactionID, SubOrderNo: d.SubOrderNo, SubOrderAmount: d.SubOrderAmount,
-		TransportAmount: d.TransportAmount, ProductAmount: d.ProductAmount, CertCheckResult: string(d.CertCheckResult),
-		Explanation: d.Explanation,
-	}
-	if d.RawResponse != nil && json.Valid(d.RawResponse.JSON) {
-		out.RawResponse = d.RawResponse.JSON
-	}
-	return out
-}
-
-func hipopayTime(t time.Time) string {
+// formatHipoPayTime writes t as HipoPay does (UTC+8); "" for the zero time.
+func formatHipoPayTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.In(hipopay.ChinaTimeZone()).Format("2006-01-02 15:04:05")
+}
+
+// retryHint says whether trying the refund again may help, by the
+// reference's result-code table.
+func retryHint(code hipopay.RefundResultCode) string {
+	if code.Retryable() {
+		return "; trying again may help"
+	}
+	return ""
 }

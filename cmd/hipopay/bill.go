@@ -24,7 +24,7 @@ func runBill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("bill", "", stderr)
 	// A large file can take longer than the other commands' minute: no
 	// limit unless asked (an interrupt still stops the download).
-	cfg := addAPIFlagsTimeout(fs, 0, "give up after this long (default: no limit; an interrupt stops the download)")
+	cfg := addAPIFlagsWithTimeout(fs, 0, "give up after this long (default: no limit; an interrupt stops the download)")
 	start := fs.String("start", "", "first day, YYYYMMDD in UTC+8 (required)")
 	end := fs.String("end", "", "last day, YYYYMMDD in UTC+8 (default: -start)")
 	out := fs.String("out", "-", `file to write ("-": standard output)`)
@@ -32,33 +32,38 @@ func runBill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var problems usageProblems
+	problems.require("start", *start)
+	cfg.requireCredentials(&problems)
 	if fs.NArg() > 0 {
-		return usageError(fs, "unexpected arguments %q", fs.Args())
-	}
-	if *start == "" {
-		return usageError(fs, "-start YYYYMMDD is required")
+		problems.invalidf("unexpected arguments %q", fs.Args())
 	}
 	if *end == "" {
 		*end = *start
 	}
 	var req hipopay.BillRequest
 	var err error
-	if req.StartDate, err = time.ParseInLocation("20060102", *start, hipopay.ChinaTimeZone()); err != nil {
-		return usageError(fs, "-start %q is not YYYYMMDD", *start)
-	}
-	if req.EndDate, err = time.ParseInLocation("20060102", *end, hipopay.ChinaTimeZone()); err != nil {
-		return usageError(fs, "-end %q is not YYYYMMDD", *end)
+	if *start != "" {
+		if req.StartDate, err = time.ParseInLocation("20060102", *start, hipopay.ChinaTimeZone()); err != nil {
+			problems.invalidf("-start %q is not YYYYMMDD", *start)
+		}
+		if req.EndDate, err = time.ParseInLocation("20060102", *end, hipopay.ChinaTimeZone()); err != nil {
+			problems.invalidf("-end %q is not YYYYMMDD", *end)
+		}
 	}
 	convert, err := billConverter(*format)
 	if err != nil {
-		return usageError(fs, "%v", err)
+		problems.invalidf("%v", err)
+	}
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 
-	client, err := cfg.client(fs)
+	client, err := cfg.newClient()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cfg.context(ctx)
+	ctx, cancel := cfg.withTimeout(ctx)
 	defer cancel()
 	body, err := client.DownloadBill(ctx, &req)
 	if err != nil {
@@ -117,7 +122,7 @@ func billToCSV(w io.Writer, r io.Reader) error {
 			return err
 		}
 		row := []string{
-			rec.Type, hipopayTime(rec.Time), rec.OrderNo, rec.ExternalOrderNo,
+			rec.Type, formatHipoPayTime(rec.Time), rec.OrderNo, rec.ExternalOrderNo,
 			rec.Credit.Value, rec.Debit.Value, rec.Balance.Value, rec.TransactionAmount.Value, rec.SettlementRate,
 			rec.ServiceFee.Value, rec.RefundAmount.Value, rec.RefundOrderNo, rec.ExternalRefundOrderNo,
 			rec.WithdrawalFee.Value, rec.ConvertedCurrency, rec.ConversionRate, rec.AmountAfterConversion.Value,
@@ -148,7 +153,9 @@ type moneyJSON struct {
 	Currency string `json:"currency"`
 }
 
-func moneyOut(m hipopay.Money) *moneyJSON {
+// moneyOutput is an amount of the JSON Lines conversion; nil for an empty
+// cell.
+func moneyOutput(m hipopay.Money) *moneyJSON {
 	if m.Value == "" {
 		return nil
 	}
@@ -190,13 +197,13 @@ func billToJSONL(w io.Writer, r io.Reader) error {
 			return err
 		}
 		if err := enc.Encode(billRecordJSON{
-			Type: rec.Type, Time: hipopayTime(rec.Time), OrderNo: rec.OrderNo, ExternalOrderNo: rec.ExternalOrderNo,
-			Credit: moneyOut(rec.Credit), Debit: moneyOut(rec.Debit), Balance: moneyOut(rec.Balance),
-			TransactionAmount: moneyOut(rec.TransactionAmount), SettlementRate: rec.SettlementRate,
-			ServiceFee: moneyOut(rec.ServiceFee), RefundAmount: moneyOut(rec.RefundAmount), RefundOrderNo: rec.RefundOrderNo,
-			ExternalRefundOrderNo: rec.ExternalRefundOrderNo, WithdrawalFee: moneyOut(rec.WithdrawalFee),
+			Type: rec.Type, Time: formatHipoPayTime(rec.Time), OrderNo: rec.OrderNo, ExternalOrderNo: rec.ExternalOrderNo,
+			Credit: moneyOutput(rec.Credit), Debit: moneyOutput(rec.Debit), Balance: moneyOutput(rec.Balance),
+			TransactionAmount: moneyOutput(rec.TransactionAmount), SettlementRate: rec.SettlementRate,
+			ServiceFee: moneyOutput(rec.ServiceFee), RefundAmount: moneyOutput(rec.RefundAmount), RefundOrderNo: rec.RefundOrderNo,
+			ExternalRefundOrderNo: rec.ExternalRefundOrderNo, WithdrawalFee: moneyOutput(rec.WithdrawalFee),
 			ConvertedCurrency: rec.ConvertedCurrency, ConversionRate: rec.ConversionRate,
-			AmountAfterConversion: moneyOut(rec.AmountAfterConversion), PaymentChannel: rec.PaymentChannel,
+			AmountAfterConversion: moneyOutput(rec.AmountAfterConversion), PaymentChannel: rec.PaymentChannel,
 		}); err != nil {
 			return err
 		}
@@ -261,6 +268,7 @@ func (p *progress) done() {
 	fmt.Fprintf(p.w, "\rdownloaded the reconciliation file: %s in %v\n", humanBytes(p.n), time.Since(p.start).Round(time.Millisecond))
 }
 
+// humanBytes writes a byte count for a person: bytes, KiB or MiB.
 func humanBytes(n int64) string {
 	switch {
 	case n >= 1<<20:

@@ -21,33 +21,68 @@ import (
 	hipopay "github.com/hipopay-go/hipopay"
 )
 
-// runKeygen writes a fresh merchant key pair as openssl does: the private
-// key as PKCS#8 PEM (mode 0600), the public key as PKIX PEM (what HipoPay
-// is sent).
+// runKeygen writes a fresh merchant key pair into -dir as openssl does:
+// the private key as PKCS#8 PEM (mode 0600), the public key as PKIX PEM
+// (what HipoPay is sent). It never overwrites a file unless -force.
 func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keygen", "", stderr)
-	out := fs.String("out", "", "directory to write private.pem and public.pem to (required; made if missing)")
+	dir := fs.String("dir", "", "directory to write private.pem and public.pem to, made if missing (required: choose where your private key lives, outside any repository)")
+	out := fs.String("out", "", "the older name of -dir")
 	bits := fs.Int("bits", 2048, "RSA key size in bits (at least 2048)")
 	force := fs.Bool("force", false, "overwrite existing files")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() > 0 {
-		return usageError(fs, "-out DIR is required, and nothing else")
+	var problems usageProblems
+	switch {
+	case *dir == "":
+		*dir = *out
+	case *out != "" && *out != *dir:
+		problems.invalidf("-dir %q and -out %q differ (-out is the older name of -dir)", *dir, *out)
 	}
+	problems.require("dir", *dir)
 	if *bits < hipopay.MinKeyBits {
-		return usageError(fs, "-bits %d is under %d", *bits, hipopay.MinKeyBits)
+		problems.invalidf("-bits %d is under %d", *bits, hipopay.MinKeyBits)
+	}
+	if fs.NArg() > 0 {
+		problems.invalidf("unexpected arguments %q", fs.Args())
+	}
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 	key, err := rsa.GenerateKey(rand.Reader, *bits)
 	if err != nil {
 		return err
 	}
-	privPath, pubPath, err := writeKeyPair(*out, "private.pem", "public.pem", key, *force)
+	privPath, pubPath, err := writeKeyPair(*dir, "private.pem", "public.pem", key, *force)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "private key: %s (keep it secret)\npublic key:  %s (send it to HipoPay)\n", privPath, pubPath)
+	if repo := enclosingRepository(*dir); repo != "" {
+		fmt.Fprintf(stderr, "hipopay keygen: warning: %s is inside the git repository %s: never commit the private key (git check-ignore -v %s)\n",
+			*dir, repo, privPath)
+	}
 	return nil
+}
+
+// enclosingRepository returns the root of the git work tree holding dir,
+// or "" when there is none.
+func enclosingRepository(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := abs; ; {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
 }
 
 // writeKeyPair writes key's PKCS#8 private PEM (0600) and PKIX public PEM
@@ -65,18 +100,18 @@ func writeKeyPair(dir, privName, pubName string, key *rsa.PrivateKey, force bool
 		return "", "", err
 	}
 	privPath, pubPath := filepath.Join(dir, privName), filepath.Join(dir, pubName)
-	if err := writeNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600, force); err != nil {
+	if err := writeKeyFile(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600, force); err != nil {
 		return "", "", err
 	}
-	if err := writeNew(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, force); err != nil {
+	if err := writeKeyFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, force); err != nil {
 		return "", "", err
 	}
 	return privPath, pubPath, nil
 }
 
-// writeNew writes a file with mode perm, failing if it exists unless
+// writeKeyFile writes a file with mode perm, failing if it exists unless
 // force; an existing file's mode is set to perm too.
-func writeNew(path string, data []byte, perm os.FileMode, force bool) error {
+func writeKeyFile(path string, data []byte, perm os.FileMode, force bool) error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -99,9 +134,9 @@ func writeNew(path string, data []byte, perm os.FileMode, force bool) error {
 	return f.Close()
 }
 
-// parsePairs reads name=value arguments into parameters (a name may
+// parseNameValues reads name=value arguments into parameters (a name may
 // repeat; the value may hold '=').
-func parsePairs(args []string) (url.Values, error) {
+func parseNameValues(args []string) (url.Values, error) {
 	v := url.Values{}
 	for _, a := range args {
 		name, value, ok := strings.Cut(a, "=")
@@ -123,12 +158,14 @@ func runSign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *keyPath == "" {
-		return usageError(fs, "-key FILE is required")
-	}
-	params, err := parsePairs(fs.Args())
+	var problems usageProblems
+	problems.require("key", *keyPath)
+	params, err := parseNameValues(fs.Args())
 	if err != nil {
-		return usageError(fs, "%v", err)
+		problems.invalidf("%v", err)
+	}
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 	if *ts == "" {
 		*ts = strconv.FormatInt(time.Now().Unix(), 10)
@@ -165,6 +202,14 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var problems usageProblems
+	problems.requireFlags("timestamp", *ts, "signature", *sig)
+	switch {
+	case *bodyPath == "" && fs.NArg() == 0:
+		problems.need("the fields (-body FILE or name=value arguments)")
+	case *bodyPath != "" && fs.NArg() > 0:
+		problems.invalidf("give the fields as -body FILE or as name=value arguments, not both")
+	}
 	n := 0
 	for _, set := range []bool{*pubPath != "", *sandbox, *production} {
 		if set {
@@ -172,13 +217,10 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 		}
 	}
 	if n > 1 {
-		return usageError(fs, "give one of -pubkey, -sandbox, -production")
+		problems.invalidf("give one of -pubkey, -sandbox, -production")
 	}
-	if *ts == "" || *sig == "" {
-		return usageError(fs, "-timestamp and -signature are required")
-	}
-	if (*bodyPath == "") == (fs.NArg() == 0) {
-		return usageError(fs, "give the fields as -body FILE or as name=value arguments")
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 
 	var fields url.Values
@@ -196,7 +238,7 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 		if fields, err = url.ParseQuery(strings.TrimRight(string(b), "\r\n")); err != nil {
 			return fmt.Errorf("the body is not a form: %w", err)
 		}
-	} else if fields, err = parsePairs(fs.Args()); err != nil {
+	} else if fields, err = parseNameValues(fs.Args()); err != nil {
 		return usageError(fs, "%v", err)
 	}
 

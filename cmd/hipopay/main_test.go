@@ -96,7 +96,7 @@ func TestSignUsage(t *testing.T) {
 	clearEnv(t)
 	code, _, errOut := runCLI(t, "sign", "amount=1")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "-key FILE is required")
+	assert.Contains(t, errOut, "missing -key")
 	code, _, _ = runCLI(t, "sign", "-key", testdata+"merchant_private_pkcs8.pem", "novalue")
 	assert.Equal(t, 2, code)
 	code, _, errOut = runCLI(t, "sign", "-key", testdata+"nope.pem", "a=1")
@@ -240,7 +240,7 @@ func TestAPICommands(t *testing.T) {
 	require.NoError(t, s.Pay(paymentNo))
 	got := call("payment", "-payment-no", paymentNo)
 	assert.Equal(t, "PAID", got["status"])
-	assert.Equal(t, "0.881890", got["exchange_rate"])
+	assert.Equal(t, "1.0000000000", got["exchange_rate"]) // HKD order, HKD settlement
 	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, got["finish_time"])
 
 	assert.Equal(t, "USD", call("forex-rate", "-currency", "USD")["currency"])
@@ -249,9 +249,14 @@ func TestAPICommands(t *testing.T) {
 	assert.Equal(t, "SUCCESS", r1["status"])
 	assert.Equal(t, "0000", r1["result_code"])
 	assert.Equal(t, "SUCCESS", call("refund-status", "-out-refund-id", "CLI-R1")["status"])
-	r := call("refund", "-payment-no", paymentNo, "-out-refund-id", "CLI-R2", "-amount", "100.00")
+	// A refund HipoPay refuses is printed, with exit status 3.
+	code, out, errOut := runCLI(t, append(append([]string{"refund"}, conn...), "-payment-no", paymentNo, "-out-refund-id", "CLI-R2", "-amount", "100.00")...)
+	assert.Equal(t, 3, code, errOut)
+	var r map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
 	assert.Equal(t, "0008", r["result_code"])
 	assert.Equal(t, "Payment refundable not enough.", r["result_message"])
+	assert.Contains(t, errOut, "refused the refund: result code 0008")
 
 	t.Setenv("HIPOPAY_CERT_ID", "510921199308772318")
 	t.Setenv("HIPOPAY_BUYER_NAME", "Lisa")
@@ -268,7 +273,7 @@ func TestAPICommands(t *testing.T) {
 	// The bill to a file, and to standard output.
 	today := time.Now().In(hipopay.ChinaTimeZone()).Format("20060102")
 	file := filepath.Join(t.TempDir(), "bill.txt")
-	code, out, errOut := runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-end", today, "-out", file)...)
+	code, out, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", today, "-end", today, "-out", file)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Empty(t, out)
 	assert.Empty(t, errOut, "no progress when stderr is not a terminal")
@@ -313,12 +318,12 @@ func TestAPICommands(t *testing.T) {
 	code, _, errOut = runCLI(t, append(append([]string{"bill"}, conn...), "-start", "2019-01-01")...)
 	assert.Equal(t, 2, code, errOut)
 
-	// HipoPay's errors: exit 1, the code on stderr.
+	// HipoPay's business errors: exit 3, the code on stderr.
 	code, _, errOut = runCLI(t, append(append([]string{"payment"}, conn...), "-payment-no", "nope")...)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 3, code)
 	assert.Contains(t, errOut, "PAYMENT_NOT_FOUND")
 	code, _, errOut = runCLI(t, append(append([]string{"forex-rate"}, conn...), "-currency", "XYZ")...)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 3, code)
 	assert.Contains(t, errOut, "CURRENCY_NOT_SUPPORT")
 	// Usage errors: exit 2.
 	code, _, _ = runCLI(t, append([]string{"payment"}, conn...)...)

@@ -32,146 +32,228 @@ import (
 // printing its base URL, merchant number and key files, then each
 // notification delivery.
 func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("mock", "", stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
-	merchant := fs.String("merchant", "", "merchant number to register (default: a random HP... number)")
-	keyPath := fs.String("key", "", "that merchant's private key PEM (default: a fresh 2048-bit key, written to -keyout)")
-	keyOut := fs.String("keyout", "", "directory to write the merchant's keys and HipoPay's public key to (default: a temporary directory, removed on exit)")
-	force := fs.Bool("force", false, "overwrite key files that already exist in -keyout")
-	retry := fs.String("retry", "", "notification retry intervals, comma-separated, e.g. 1s,5s (default HipoPay's 1s,2s,4s,8s,60s,60s,60s,600s,600s,1800s)")
-	expiry := fs.Duration("expiry", 0, "unpaid orders become EXPIRED after this long (default: never)")
-	if err := parseFlags(fs, args); err != nil {
+	cfg, err := parseMockFlags(args, stderr)
+	if err != nil {
 		return err
 	}
+	keys, cleanup, err := prepareMockKeys(cfg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	out := &lockedWriter{w: stdout}
+	srv, err := startMock(cfg, keys, out)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if keys.hipopayPublic, err = writeHipoPayKey(srv, keys.dir, cfg.force); err != nil {
+		return err
+	}
+	printMockBanner(out, srv, keys)
+	<-ctx.Done()
+	fmt.Fprintf(out, "stopping\n")
+	return nil
+}
+
+// mockConfig is the mock command's flags, checked.
+type mockConfig struct {
+	addr      string
+	merchant  string // "" = a random HP... number
+	keyPath   string // "" = a fresh key
+	keyOut    string // "" = a temporary directory
+	force     bool
+	intervals []time.Duration // nil = HipoPay's schedule
+	expiry    time.Duration   // 0 = never
+}
+
+// parseMockFlags parses and checks the mock command's flags, reporting
+// every mistake at once.
+func parseMockFlags(args []string, stderr io.Writer) (*mockConfig, error) {
+	fs := newFlagSet("mock", "", stderr)
+	cfg := &mockConfig{}
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
+	fs.StringVar(&cfg.merchant, "merchant", "", "merchant number to register (default: a random HP... number)")
+	fs.StringVar(&cfg.keyPath, "key", "", "that merchant's private key PEM (default: a fresh 2048-bit key, written to -keyout)")
+	fs.StringVar(&cfg.keyOut, "keyout", "", "directory to write the merchant's keys and HipoPay's public key to (default: a temporary directory, removed on exit)")
+	fs.BoolVar(&cfg.force, "force", false, "overwrite key files that already exist in -keyout")
+	retry := fs.String("retry", "", "notification retry intervals, comma-separated, e.g. 1s,5s (default HipoPay's 1s,2s,4s,8s,60s,60s,60s,600s,600s,1800s)")
+	fs.DurationVar(&cfg.expiry, "expiry", 0, "unpaid orders become EXPIRED after this long (default: never)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	var problems usageProblems
 	if fs.NArg() > 0 {
-		return usageError(fs, "unexpected arguments %q", fs.Args())
+		problems.invalidf("unexpected arguments %q", fs.Args())
 	}
-	if *expiry < 0 {
-		return usageError(fs, "-expiry %v is negative", *expiry)
+	if cfg.expiry < 0 {
+		problems.invalidf("-expiry %v is negative", cfg.expiry)
 	}
-	if *merchant != "" {
-		if err := checkMerchantNo(*merchant); err != nil {
-			return usageError(fs, "-merchant %q: %v", *merchant, err)
+	if cfg.merchant != "" {
+		if err := checkMerchantNo(cfg.merchant); err != nil {
+			problems.invalidf("-merchant %q: %v", cfg.merchant, err)
 		}
 	}
-	var intervals []time.Duration
 	if *retry != "" {
+		cfg.intervals = []time.Duration{}
 		for _, s := range strings.Split(*retry, ",") {
 			d, err := time.ParseDuration(strings.TrimSpace(s))
 			if err != nil || d < 0 {
-				return usageError(fs, "-retry: %q is not a duration", s)
+				problems.invalidf("-retry: %q is not a duration", s)
 			}
-			intervals = append(intervals, d)
+			cfg.intervals = append(cfg.intervals, d)
 		}
 	}
+	if err := problems.report(fs); err != nil {
+		return nil, err
+	}
+	if cfg.merchant == "" {
+		cfg.merchant = fmt.Sprintf("HP%010d", mrand.Int64N(1e10))
+	}
+	return cfg, nil
+}
 
-	var key *rsa.PrivateKey
-	var err error
-	generated := *keyPath == ""
+// mockKeys is the merchant's key and where the mock's key files are.
+type mockKeys struct {
+	merchant        *rsa.PrivateKey
+	dir             string // where the key files are written
+	merchantPrivate string // the merchant's private key file (-key, or written to dir)
+	hipopayPublic   string // HipoPay's public key file, once written
+}
+
+// prepareMockKeys loads -key or makes a fresh key, and writes it to the
+// key directory (-keyout, or a temporary one that cleanup removes). It
+// refuses before writing anything when a file it would write exists and
+// -force is not given.
+func prepareMockKeys(cfg *mockConfig) (keys *mockKeys, cleanup func(), err error) {
+	cleanup = func() {}
+	keys = &mockKeys{dir: cfg.keyOut, merchantPrivate: cfg.keyPath}
+	generated := cfg.keyPath == ""
 	if generated {
-		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return err
+		if keys.merchant, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, nil, err
 		}
-	} else if key, err = hipopay.LoadPrivateKey(*keyPath); err != nil {
-		return err
-	}
-	if *merchant == "" {
-		*merchant = fmt.Sprintf("HP%010d", mrand.Int64N(1e10))
+	} else if keys.merchant, err = hipopay.LoadPrivateKey(cfg.keyPath); err != nil {
+		return nil, nil, err
 	}
 
-	dir := *keyOut
 	files := []string{"hipopay_public.pem"}
 	if generated {
 		files = append(files, "merchant_private.pem", "merchant_public.pem")
 	}
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "hipopay-mock-"); err != nil {
-			return err
+	if keys.dir == "" {
+		if keys.dir, err = os.MkdirTemp("", "hipopay-mock-"); err != nil {
+			return nil, nil, err
 		}
-		defer os.RemoveAll(dir)
+		dir := keys.dir
+		cleanup = func() { os.RemoveAll(dir) }
 	} else {
-		if !*force {
+		if !cfg.force {
 			// Refuse before writing anything: no half-replaced set of keys.
 			for _, name := range files {
-				path := filepath.Join(dir, name)
+				path := filepath.Join(keys.dir, name)
 				if _, err := os.Lstat(path); err == nil {
-					return fmt.Errorf("%s exists (use -force to overwrite)", path)
+					return nil, nil, fmt.Errorf("%s exists (use -force to overwrite)", path)
 				} else if !os.IsNotExist(err) {
-					return err
+					return nil, nil, err
 				}
 			}
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
+		if err := os.MkdirAll(keys.dir, 0o700); err != nil {
+			return nil, nil, err
 		}
 	}
-	merchantKeyPath := *keyPath
 	if generated {
-		if merchantKeyPath, _, err = writeKeyPair(dir, "merchant_private.pem", "merchant_public.pem", key, *force); err != nil {
-			return err
+		if keys.merchantPrivate, _, err = writeKeyPair(keys.dir, "merchant_private.pem", "merchant_public.pem", keys.merchant, cfg.force); err != nil {
+			cleanup()
+			return nil, nil, err
 		}
 	}
+	return keys, cleanup, nil
+}
 
-	l, err := net.Listen("tcp", *addr)
+// startMock listens on -addr and starts the fake with the merchant,
+// printing each notification delivery to out.
+func startMock(cfg *mockConfig, keys *mockKeys, out io.Writer) (*hipopaytest.Server, error) {
+	l, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return err
-	}
-	var outMu sync.Mutex
-	say := func(format string, args ...any) {
-		outMu.Lock()
-		defer outMu.Unlock()
-		fmt.Fprintf(stdout, format, args...)
+		return nil, err
 	}
 	opts := []hipopaytest.Option{
 		hipopaytest.WithListener(l),
-		hipopaytest.WithMerchant(*merchant, key),
+		hipopaytest.WithMerchant(cfg.merchant, keys.merchant),
 		hipopaytest.WithDeliveryHook(func(paymentNo string, d hipopaytest.Delivery) {
-			body := d.Body
-			if len(body) > 60 {
-				body = body[:60] + "..."
-			}
-			result := fmt.Sprintf("HTTP %d %q", d.StatusCode, body)
-			if d.Err != nil {
-				result = d.Err.Error()
-			}
-			ack := "not acknowledged"
-			if d.Acknowledged {
-				ack = "acknowledged"
-			}
-			say("notification of %s, delivery %d: %s (%s)\n", paymentNo, d.Attempt, result, ack)
+			fmt.Fprintf(out, "notification of %s, delivery %d: %s\n", paymentNo, d.Attempt, describeDelivery(d))
 		}),
 	}
-	if *retry != "" {
-		opts = append(opts, hipopaytest.WithRetryIntervals(intervals...))
+	if cfg.intervals != nil {
+		opts = append(opts, hipopaytest.WithRetryIntervals(cfg.intervals...))
 	}
-	if *expiry > 0 {
-		opts = append(opts, hipopaytest.WithOrderExpiry(*expiry))
+	if cfg.expiry > 0 {
+		opts = append(opts, hipopaytest.WithOrderExpiry(cfg.expiry))
 	}
-	srv := hipopaytest.NewServer(opts...)
-	defer srv.Close()
+	return hipopaytest.NewServer(opts...), nil
+}
 
-	pubDER, err := x509.MarshalPKIXPublicKey(srv.PublicKey())
+// describeDelivery says how a notification delivery went: the merchant's
+// answer (its body cut short) or the error, and whether it counts as
+// acknowledged.
+func describeDelivery(d hipopaytest.Delivery) string {
+	body := d.Body
+	if len(body) > 60 {
+		body = body[:60] + "..."
+	}
+	result := fmt.Sprintf("HTTP %d %q", d.StatusCode, body)
+	if d.Err != nil {
+		result = d.Err.Error()
+	}
+	if d.Acknowledged {
+		return result + " (acknowledged)"
+	}
+	return result + " (not acknowledged)"
+}
+
+// writeHipoPayKey writes the public key the mock signs notifications with
+// into dir, as hipopay_public.pem, and returns its path.
+func writeHipoPayKey(srv *hipopaytest.Server, dir string, force bool) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(srv.PublicKey())
 	if err != nil {
-		return err
+		return "", err
 	}
-	hipopayKeyPath := filepath.Join(dir, "hipopay_public.pem")
-	if err := writeNew(hipopayKeyPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644, *force); err != nil {
-		return err
-	}
+	path := filepath.Join(dir, "hipopay_public.pem")
+	return path, writeKeyFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644, force)
+}
 
-	say(`fake HipoPay listening (Ctrl-C to stop)
+// printMockBanner tells how to reach the mock: its URL, merchant, key
+// files, and commands to try.
+func printMockBanner(out io.Writer, srv *hipopaytest.Server, keys *mockKeys) {
+	fmt.Fprintf(out, `fake HipoPay listening (Ctrl-C to stop)
 base URL:         %s
+dashboard:        %s_mock/dashboard
 merchant number:  %s
 merchant key:     %s
 HipoPay key:      %s (verifies its notifications)
 
 export HIPOPAY_BASE_URL=%s HIPOPAY_MERCHANT_NO=%s HIPOPAY_PRIVATE_KEY=%s
-hipopay place-order -out-trade-id ORDER-1 -amount 8.88 -currency HKD -product-info test -appid wx1 -openid o1 -client-ip 127.0.0.1 -notify-url http://127.0.0.1:9000/notify
+hipopay place-order -out-trade-id ORDER-1 -amount 8.88 -currency HKD -product-info test -appid wx1 -openid o1 -client-ip 127.0.0.1 -notify-url http://127.0.0.1:9000/hipopay/notify
 hipopay pay PAYMENT_NO
-`, srv.URL, srv.MerchantNo, merchantKeyPath, hipopayKeyPath, srv.URL, srv.MerchantNo, merchantKeyPath)
-	<-ctx.Done()
-	say("stopping\n")
-	return nil
+
+A notify_url to try it with, from a clone of the SDK (same exports):
+go run ./examples/notify-server -addr 127.0.0.1:9000 -hipopay-key %s
+`, srv.URL, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic, srv.URL, srv.MerchantNo, keys.merchantPrivate, keys.hipopayPublic)
+}
+
+// lockedWriter serialises writes from several goroutines (the banner and
+// the delivery hook).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // checkMerchantNo refuses a merchant number that cannot identify a
@@ -198,11 +280,18 @@ func runPay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError(fs, "give one PAYMENT_NO")
-	}
+	var problems usageProblems
 	if *base == "" {
-		return usageError(fs, "-base-url (or HIPOPAY_BASE_URL) is required: the mock's base URL")
+		problems.need("-base-url (or HIPOPAY_BASE_URL, the mock's base URL)")
+	}
+	switch {
+	case fs.NArg() == 0:
+		problems.need("PAYMENT_NO")
+	case fs.NArg() > 1:
+		problems.invalidf("give one PAYMENT_NO, not %d arguments", fs.NArg())
+	}
+	if err := problems.report(fs); err != nil {
+		return err
 	}
 	action := "pay"
 	if *fail {
@@ -228,6 +317,9 @@ func runPay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		IsSuccess    bool            `json:"is_success"`
 		Response     json.RawMessage `json:"response"`
 		ErrorMessage string          `json:"error_message"`
+	}
+	if resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("the mock refused the request: %s", strings.TrimSpace(string(body)))
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
 		return fmt.Errorf("%s is not a hipopay mock (HTTP %d)", *base, resp.StatusCode)

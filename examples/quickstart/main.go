@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"time"
 
 	hipopay "github.com/hipopay-go/hipopay"
@@ -81,6 +82,7 @@ func run(out io.Writer) error {
 		return err
 	}
 	say("   The mini-program opens WeChat's payment sheet with wx.requestPayment(%s)", wx)
+	say("   (timeStamp is Unix seconds, as wx.requestPayment takes it; paySign is WeChat's MD5 signature of these fields.)")
 
 	// 4. The buyer pays; HipoPay posts the signed notification.
 	if err := fake.Pay(order.PaymentNo); err != nil {
@@ -92,10 +94,17 @@ func run(out io.Writer) error {
 	case <-ctx.Done():
 		return fmt.Errorf("no notification arrived: %w", ctx.Err())
 	}
-	say("4. The buyer paid. A notification signed at %s arrived, its signature verified:", n.Timestamp)
+	say("4. The buyer paid. A notification arrived, its signature verified:")
 	say("   payment %s for order %s is %s: %s %s, the buyer paid %s %s at %s (UTC+8).",
 		n.PaymentNo, n.OutTradeID, n.Status, n.Amount, n.Currency, n.PayAmount, n.PayCurrency,
 		n.FinishTime.Format("2006-01-02 15:04:05"))
+	signedAt, err := strconv.ParseInt(n.Timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("the notification's Timestamp %q is not Unix seconds: %w", n.Timestamp, err)
+	}
+	say("   Its Timestamp header, %s, is in Unix seconds (%s UTC+8): when HipoPay signed this",
+		n.Timestamp, time.Unix(signedAt, 0).In(hipopay.ChinaTimeZone()).Format("2006-01-02 15:04:05"))
+	say("   delivery (each re-sent delivery is signed afresh, so it is not the time of payment).")
 	if err := fake.WaitDelivered(ctx, order.PaymentNo); err != nil {
 		return err
 	}
@@ -148,6 +157,9 @@ func run(out io.Writer) error {
 	for _, t := range summary.Totals {
 		say("   %-26s %s: %d line(s), credit %s, debit %s, fees %s", t.Type, t.Currency, t.Count, t.Credit.Value, t.Debit.Value, t.ServiceFee.Value)
 	}
+	if err := explainLedger(say, summary); err != nil {
+		return err
+	}
 	result, err := hipopay.Reconcile([]hipopay.ExpectedEntry{
 		{Kind: hipopay.BillEntryPayment, HipoPayNo: payment.PaymentNo, OutID: payment.OutTradeID, Amount: "100.00", Currency: hipopay.HKD},
 		{Kind: hipopay.BillEntryRefund, HipoPayNo: refund.RefundNo, Amount: "30.00", Currency: hipopay.HKD},
@@ -162,4 +174,39 @@ func run(out io.Writer) error {
 	}
 	say("\nDone. Point the same code at HipoPay's sandbox with hipopay.NewClient(merchantNo, key, hipopay.WithSandbox()).")
 	return nil
+}
+
+// explainLedger says why the file's credit and debit are not the order's
+// and the refund's amounts: HipoPay keeps a service fee on each collection
+// (the fake: 1%), and a refund gives back the part of that fee it covers,
+// so the balance moves by the refund less that part.
+func explainLedger(say func(string, ...any), summary *hipopay.BillSummary) error {
+	for _, t := range summary.Totals {
+		switch t.Type {
+		case hipopay.BillTypeCollection:
+			say("   The collection of %s is credited less HipoPay's service fee of %s: %s.",
+				t.TransactionAmount.Value, t.ServiceFee.Value, t.Credit.Value)
+		case hipopay.BillTypeRefund:
+			refunded, err := t.RefundAmount.Minor()
+			if err != nil {
+				return err
+			}
+			debited, err := t.Debit.Minor()
+			if err != nil {
+				return err
+			}
+			say("   The refund of %s is debited %s: HipoPay gives back the part of the service fee it covers (%s).",
+				t.RefundAmount.Value, t.Debit.Value, minorText(refunded+debited))
+		}
+	}
+	return nil
+}
+
+// minorText writes an amount of minor units with two decimals.
+func minorText(minor int64) string {
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
 }

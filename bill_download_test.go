@@ -3,13 +3,17 @@ package hipopay
 // Tests of DownloadBill (GET download_bill, header Version 3.0): the exact
 // wire, dates as days in UTC+8, the file streamed unchanged (BOM, CRLF and
 // size included), a JSON error answer as *APIError, and the validation
-// done before any network call.
+// done before any network call; and Client.BillRecords, which closes the
+// download however its loop ends.
 
 import (
 	"bytes"
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +228,158 @@ func TestDownloadBillJSONErrorAfterBOM(t *testing.T) {
 	assert.Nil(t, rc)
 	assertAPIError(t, err, http.StatusOK, "ILLEGAL_SECURITY_PROFILE", "This encryption method is not supported", ErrIllegalSecurityProfile)
 	assert.Len(t, w.requests(), 1)
+}
+
+// closeRecordingTransport records whether the bodies it returned were
+// closed.
+type closeRecordingTransport struct {
+	base   http.RoundTripper
+	closed atomic.Int32
+}
+
+func (rt *closeRecordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := rt.base.RoundTrip(r)
+	if resp != nil {
+		resp.Body = &closeRecordingBody{ReadCloser: resp.Body, closed: &rt.closed}
+	}
+	return resp, err
+}
+
+type closeRecordingBody struct {
+	io.ReadCloser
+	closed *atomic.Int32
+}
+
+func (b *closeRecordingBody) Close() error {
+	b.closed.Add(1)
+	return b.ReadCloser.Close()
+}
+
+func TestClientBillRecords(t *testing.T) {
+	sample := billSample(t)
+	lines := billSampleLines(t)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		assert.Equal(t, http.MethodGet, r.Method)
+		assert.Equal(t, "/download_bill", r.URL.Path)
+		assert.Equal(t, "3.0", r.Header.Get("Version"))
+		assert.NotEmpty(t, r.Header.Get("Signature"))
+		q := r.URL.Query()
+		assert.Equal(t, "WC888", q.Get("merchant_no"))
+		assert.Equal(t, "20190101", q.Get("start_date"))
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		switch q.Get("end_date") {
+		case "20190120":
+			_, _ = io.WriteString(w, "\ufeff"+strings.ReplaceAll(sample, "\n", "\r\n"))
+		case "20190121": // a large file, written until the client goes away
+			_, _ = io.WriteString(w, lines[0]+"\n"+lines[1]+"\n")
+			for i := 0; i < 1_000_000; i++ {
+				if _, err := io.WriteString(w, lines[2]+"\n"); err != nil {
+					return
+				}
+			}
+		case "20190122":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"is_success": false, "error": "PAYMENT_NOT_FOUND", "error_message": "Order not found"}`)
+		case "20190123":
+			_, _ = io.WriteString(w, sample+"broken line\n"+lines[2]+"\n")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	rt := &closeRecordingTransport{base: http.DefaultTransport}
+	c, err := NewClient("WC888", mustPrivateKey(t, "merchant_private_pkcs8.pem"), WithBaseURL(srv.URL+"/"), WithHTTPClient(&http.Client{Transport: rt}))
+	require.NoError(t, err)
+	ctx := context.Background()
+	day := func(d int) time.Time { return time.Date(2019, 1, d, 0, 0, 0, 0, ChinaTimeZone()) }
+
+	t.Run("the whole file", func(t *testing.T) {
+		rt.closed.Store(0)
+		var got []*BillRecord
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(20)}) {
+			require.NoError(t, err)
+			got = append(got, rec)
+		}
+		assert.Equal(t, billSampleRecords(), got)
+		assert.Equal(t, int32(1), rt.closed.Load(), "the body is closed")
+	})
+
+	t.Run("early break closes the body", func(t *testing.T) {
+		rt.closed.Store(0)
+		n := 0
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(21)}) {
+			require.NoError(t, err)
+			assert.Equal(t, "2019010210551024660612990", rec.OrderNo)
+			if n++; n == 2 {
+				break
+			}
+		}
+		assert.Equal(t, 2, n)
+		assert.Equal(t, int32(1), rt.closed.Load(), "the body is closed when the loop breaks")
+	})
+
+	t.Run("canceling the context ends the download", func(t *testing.T) {
+		rt.closed.Store(0)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n := 0
+		var last error
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(21)}) {
+			if err != nil {
+				last = err
+				continue
+			}
+			require.NotNil(t, rec)
+			if n++; n == 1 {
+				cancel()
+			}
+		}
+		require.ErrorIs(t, last, context.Canceled)
+		var pe *BillParseError
+		assert.ErrorAs(t, last, &pe, "a read error names the line it stopped at")
+		assert.Equal(t, int32(1), rt.closed.Load())
+	})
+
+	t.Run("a parse error ends the loop and closes the body", func(t *testing.T) {
+		rt.closed.Store(0)
+		var got []string
+		var errs []error
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(23)}) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			got = append(got, rec.OrderNo)
+		}
+		assert.Len(t, got, 3)
+		require.Len(t, errs, 1)
+		var pe *BillParseError
+		require.ErrorAs(t, errs[0], &pe)
+		assert.Equal(t, 6, pe.Line)
+		assert.Equal(t, int32(1), rt.closed.Load())
+	})
+
+	t.Run("a JSON error answer", func(t *testing.T) {
+		var errs []error
+		for rec, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(1), EndDate: day(22)}) {
+			assert.Nil(t, rec)
+			errs = append(errs, err)
+		}
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], ErrPaymentNotFound)
+	})
+
+	t.Run("an invalid request makes no call", func(t *testing.T) {
+		before := requests.Load()
+		var errs []error
+		for _, err := range c.BillRecords(ctx, &BillRequest{StartDate: day(2), EndDate: day(1)}) {
+			errs = append(errs, err)
+		}
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], ErrInvalidRequest)
+		for _, err := range c.BillRecords(ctx, nil) {
+			assert.ErrorIs(t, err, ErrInvalidRequest)
+		}
+		assert.Equal(t, before, requests.Load())
+	})
 }
