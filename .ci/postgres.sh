@@ -5,9 +5,11 @@
 #                                      # if needed, starts a fresh cluster on a free
 #                                      # loopback port, prints
 #                                      # export HIPOPAY_TEST_POSTGRES_DSN='postgres://...'
+#                                      # export HIPOPAY_TEST_PG_RESTART=...  (a shell
+#                                      # command restarting that server: the chaos test)
 #   .ci/postgres.sh stop               # stops it and removes its folder
 #
-# Only the export line goes to stdout; progress goes to stderr. The cluster
+# Only the export lines go to stdout; progress goes to stderr. The cluster
 # lives in a temporary folder; its whereabouts are kept in
 # $HIPOPAY_PG_STATE_DIR/state (default /tmp/hipopay-pg/state). As root, the
 # server runs as the system user "postgres" (created as "hipopay-pg" if there
@@ -177,6 +179,20 @@ cmd_start() {
     log "ready: database $DB_NAME on 127.0.0.1:$port"
     printf "export HIPOPAY_TEST_POSTGRES_DSN='postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable'\n" \
         "$DB_USER" "$password" "$port" "$DB_NAME"
+    # The chaos test restarts the server mid-storm with this command: a fast
+    # shutdown (connections are cut) and a start with the same options
+    # (pg_ctl keeps them in postmaster.opts), waiting until it accepts
+    # connections again.
+    local restart
+    restart="$bin/pg_ctl restart -D $dir/data -m fast -w -t 60 -l $dir/server.log"
+    if [[ $(id -u) -eq 0 ]]; then
+        if command -v runuser >/dev/null 2>&1; then
+            restart="runuser -u $OWNER -- $restart"
+        else
+            restart="su -s /bin/sh $OWNER -c '$restart'"
+        fi
+    fi
+    printf "export HIPOPAY_TEST_PG_RESTART=%q\n" "$restart"
 }
 
 case ${1:-} in

@@ -44,9 +44,9 @@ func (s *syncBuffer) String() string {
 }
 
 // runOnce runs the server with args in a fresh working folder; if it
-// starts, it is stopped at once. It returns run's error, the log, whether
-// it started, and the files left in the working folder.
-func runOnce(t *testing.T, args ...string) (err error, logs string, started bool, files []string) {
+// starts, it is stopped at once. It returns the log, whether it started,
+// the files left in the working folder, and run's error.
+func runOnce(t *testing.T, args ...string) (logs string, started bool, files []string, err error) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -63,7 +63,7 @@ func runOnce(t *testing.T, args ...string) (err error, logs string, started bool
 	for _, e := range entries {
 		files = append(files, e.Name())
 	}
-	return err, buf.String(), started, files
+	return buf.String(), started, files, err
 }
 
 // TestNotifyServerKeywordDSNIsPostgres: libpq's keyword form is
@@ -76,7 +76,7 @@ func TestNotifyServerKeywordDSNIsPostgres(t *testing.T) {
 		"  user=shop password='" + secret + "' host=127.0.0.1 port=1 dbname=shop.db connect_timeout=2",
 		"postgresql://shop:" + secret + "@127.0.0.1:1/shop?connect_timeout=2",
 	} {
-		err, logs, started, files := runOnce(t, "-db", dsn)
+		logs, started, files, err := runOnce(t, "-db", dsn)
 		require.Error(t, err, "%s", dsn)
 		assert.False(t, started)
 		assert.Empty(t, files, "a file was created for %s", dsn)
@@ -103,7 +103,7 @@ func TestNotifyServerRefusesUnknownDSN(t *testing.T) {
 		"sqlite:",
 		"",
 	} {
-		err, logs, started, files := runOnce(t, "-db", dsn)
+		logs, started, files, err := runOnce(t, "-db", dsn)
 		require.Error(t, err, "%q", dsn)
 		assert.False(t, started)
 		assert.Empty(t, files, "%q", dsn)
@@ -126,7 +126,7 @@ func TestNotifyServerSQLiteForms(t *testing.T) {
 		{"e.sqlite3", "e.sqlite3"},
 		{"f.SQLITE", "f.SQLITE"},
 	} {
-		err, logs, started, _ := runOnce(t, "-db", tc.dsn)
+		logs, started, _, err := runOnce(t, "-db", tc.dsn)
 		require.NoError(t, err, tc.dsn)
 		require.True(t, started, tc.dsn)
 		assert.FileExists(t, tc.file, tc.dsn)
@@ -142,7 +142,7 @@ func TestNotifyServerRefusesBadPath(t *testing.T) {
 		var started bool
 		var files []string
 		require.NotPanics(t, func() {
-			err, _, started, files = runOnce(t, "-path", p, "-db", "n.db")
+			_, started, files, err = runOnce(t, "-path", p, "-db", "n.db")
 		}, "%q", p)
 		assert.Error(t, err, "%q", p)
 		assert.Contains(t, fmt.Sprint(err), "-path", "%q", p)
@@ -150,7 +150,7 @@ func TestNotifyServerRefusesBadPath(t *testing.T) {
 		assert.Empty(t, files, "%q: the database was touched", p)
 	}
 	for _, p := range []string{"/", "/hipopay/notify", "/hipopay/notify/", "/v1/hipopay-notify"} {
-		err, _, started, _ := runOnce(t, "-path", p, "-db", "n.db")
+		_, started, _, err := runOnce(t, "-path", p, "-db", "n.db")
 		require.NoError(t, err, "%q", p)
 		assert.True(t, started, "%q", p)
 	}
@@ -161,7 +161,7 @@ func TestNotifyServerRefusesBadPath(t *testing.T) {
 // answer 500), however it is spelt, before the database is touched.
 func TestNotifyServerRefusesMerchantTable(t *testing.T) {
 	for _, table := range []string{"merchant_orders", "MERCHANT_ORDERS", "main.merchant_orders", "public.Merchant_Orders"} {
-		err, _, started, files := runOnce(t, "-table", table, "-db", "n.db")
+		_, started, files, err := runOnce(t, "-table", table, "-db", "n.db")
 		require.Error(t, err, table)
 		assert.Contains(t, err.Error(), "merchant_orders")
 		assert.False(t, started)

@@ -8,17 +8,24 @@
 //	notify-server -hipopay-key key.pem -db 'host=db user=shop password=... dbname=shop'
 //	notify-server -merchant-no 1000123 -merchant-key private.pem -sandbox   # HipoPay's embedded sandbox callback key
 //
-// -db is PostgreSQL when it is a postgres:// or postgresql:// URL or libpq's
-// keyword form (host=... dbname=...); SQLite only when it says so (sqlite:PATH,
-// file:PATH) or is a path (ending in .db, .sqlite or .sqlite3, or holding a
-// '/'), with no '=', '@' or '://'; anything else is refused. It checks its flags before
-// touching the database, creates its tables at start, serves POST /hipopay/notify (and GET
-// /healthz, which pings the database), and marks each paid order in the
-// table merchant_orders in the same transaction as the store's mark. On
-// SIGINT or SIGTERM it stops taking connections and waits up to 30 s for
-// deliveries in flight. As in the SDK's examples/notify-server (its
-// in-memory sibling), HIPOPAY_MERCHANT_NO, HIPOPAY_PRIVATE_KEY and
-// HIPOPAY_SANDBOX=1 may stand for -merchant-no, -merchant-key and -sandbox.
+// -db is PostgreSQL when it is a postgres:// or postgresql:// URL or
+// libpq's keyword form (host=... dbname=...); SQLite only when it says so
+// (sqlite:PATH, file:PATH) or is a path (ending in .db, .sqlite or
+// .sqlite3, or holding a '/'), with no '=', '@' or '://'; anything else is
+// refused. With -merchant-no and -merchant-key the handler goes through a
+// Client, which confirms each notification with HipoPay (GET payment)
+// before processing it; -base-url points that at another HipoPay, such as
+// the mock.
+//
+// It checks its flags before touching the database, creates its tables at
+// start, serves POST /hipopay/notify (and GET /healthz, which pings the
+// database), and marks each paid order in the table merchant_orders in the
+// same transaction as the store's mark. On SIGINT or SIGTERM it stops
+// taking connections and waits up to 30 s for deliveries in flight. As in
+// the SDK's examples/notify-server (its in-memory sibling),
+// HIPOPAY_MERCHANT_NO, HIPOPAY_PRIVATE_KEY, HIPOPAY_SANDBOX=1 and
+// HIPOPAY_BASE_URL may stand for -merchant-no, -merchant-key, -sandbox and
+// -base-url.
 package main
 
 import (
@@ -70,6 +77,7 @@ type config struct {
 	merchantNo  string
 	merchantKey string
 	sandbox     bool
+	baseURL     string
 }
 
 // parseFlags reads the command line; getenv gives the flags' defaults from
@@ -86,6 +94,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.merchantNo, "merchant-no", getenv("HIPOPAY_MERCHANT_NO"), "merchant number, to use the SDK's embedded HipoPay key through a Client ($HIPOPAY_MERCHANT_NO)")
 	fs.StringVar(&c.merchantKey, "merchant-key", getenv("HIPOPAY_PRIVATE_KEY"), "PEM file of the merchant's private key, with -merchant-no ($HIPOPAY_PRIVATE_KEY)")
 	fs.BoolVar(&c.sandbox, "sandbox", sandbox, "with -merchant-no: HipoPay's sandbox callback key instead of the production one ($HIPOPAY_SANDBOX)")
+	fs.StringVar(&c.baseURL, "base-url", getenv("HIPOPAY_BASE_URL"), "with -merchant-no: HipoPay's API that confirms each notification, e.g. the mock's base URL ($HIPOPAY_BASE_URL; default production, or sandbox with -sandbox)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -160,7 +169,11 @@ func openDatabase(d *database) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", d.dialect, err)
 	}
 	if d.dialect == sqlstore.Postgres {
+		// A payment being processed holds a connection; keep them all
+		// open between bursts, and renew them after a failover.
 		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxLifetime(30 * time.Minute)
 	}
 	return db, nil
 }
@@ -172,7 +185,9 @@ const (
 	healthPath  = "/healthz"
 )
 
-// ordersDDL is the example merchant's table of orders.
+// ordersDDL is the example merchant's table of orders. paid_count is how
+// many times the order was marked paid: exactly-once processing keeps it
+// at 1 (integration's chaos test counts on it).
 func ordersDDL(d sqlstore.Dialect) string {
 	paidAt := "TIMESTAMPTZ"
 	if d == sqlstore.SQLite {
@@ -184,7 +199,8 @@ func ordersDDL(d sqlstore.Dialect) string {
     payment_no   TEXT NOT NULL,
     amount       TEXT NOT NULL,
     currency     TEXT NOT NULL,
-    paid_at      ` + paidAt + ` NOT NULL
+    paid_at      ` + paidAt + ` NOT NULL,
+    paid_count   INTEGER NOT NULL DEFAULT 1
 )`
 }
 
@@ -196,7 +212,8 @@ func markOrderPaid(d sqlstore.Dialect) hipopay.NotificationFunc {
 	q := `INSERT INTO ` + ordersTable + ` (out_trade_id, status, payment_no, amount, currency, paid_at)
 VALUES ($1, 'PAID', $2, $3, $4, $5)
 ON CONFLICT (out_trade_id) DO UPDATE SET status = 'PAID', payment_no = excluded.payment_no,
-    amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at`
+    amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at,
+    paid_count = ` + ordersTable + `.paid_count + 1`
 	if d == sqlstore.SQLite {
 		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?", "$5", "?").Replace(q)
 	}
@@ -246,6 +263,9 @@ func newHandler(c *config, store *sqlstore.Store, fn hipopay.NotificationFunc, l
 	}
 	if pub != nil {
 		clientOpts = append(clientOpts, hipopay.WithHipoPayPublicKey(pub))
+	}
+	if c.baseURL != "" {
+		clientOpts = append(clientOpts, hipopay.WithBaseURL(c.baseURL))
 	}
 	client, err := hipopay.NewClient(c.merchantNo, key, clientOpts...)
 	if err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipopay-go/hipopay"
+	"github.com/hipopay-go/hipopay/hipopaytest"
 	"github.com/hipopay-go/hipopay/sqlstore"
 )
 
@@ -119,9 +122,11 @@ func TestNotifyServerSQLite(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	var status, paymentNo string
-	require.NoError(t, db.QueryRow("SELECT status, payment_no FROM merchant_orders WHERE out_trade_id = 'ORDER-1'").Scan(&status, &paymentNo))
+	var paidCount int
+	require.NoError(t, db.QueryRow("SELECT status, payment_no, paid_count FROM merchant_orders WHERE out_trade_id = 'ORDER-1'").Scan(&status, &paymentNo, &paidCount))
 	assert.Equal(t, "PAID", status)
 	assert.Equal(t, "PORDER-1", paymentNo)
+	assert.Equal(t, 1, paidCount, "three deliveries, processed once")
 }
 
 // TestNotifyServerMarksPaidNotificationsOnly: a notification of another
@@ -182,8 +187,10 @@ func TestNotifyServerPostgresTwoInstances(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var orders, marks int
+	var orders, marks, doubled int
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE status = 'PAID'").Scan(&orders))
+	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+".merchant_orders WHERE paid_count <> 1").Scan(&doubled))
+	assert.Zero(t, doubled, "orders marked paid more than once")
 	require.NoError(t, admin.QueryRow("SELECT COUNT(*) FROM "+schema+"."+sqlstore.DefaultTable).Scan(&marks))
 	assert.Equal(t, 10, orders)
 	assert.Equal(t, 10, marks)
@@ -203,24 +210,40 @@ func TestNotifyServerRefusesBadFlags(t *testing.T) {
 }
 
 // TestNotifyServerThroughClient wires the handler through a Client (the
-// merchant's number and key from the environment), with the stand-in HipoPay
-// key instead of the embedded one.
+// merchant's number, key and HipoPay's base URL from the environment)
+// against the fake HipoPay: the fake pays an order and delivers its
+// notification, which the server confirms with the fake (GET payment)
+// before marking the order paid.
 func TestNotifyServerThroughClient(t *testing.T) {
-	env := map[string]string{
-		"HIPOPAY_MERCHANT_NO": "1000001",
-		"HIPOPAY_PRIVATE_KEY": "../../../testdata/merchant_private_pkcs8.pem",
-		"HIPOPAY_SANDBOX":     "1",
-	}
-	c, err := parseFlags([]string{"-hipopay-key", testKey}, func(k string) string { return env[k] })
+	fake := hipopaytest.NewServer(hipopaytest.WithRetryIntervals(20 * time.Millisecond))
+	t.Cleanup(fake.Close)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(fake.MerchantKey)
 	require.NoError(t, err)
-	assert.Equal(t, "1000001", c.merchantNo)
+	pubDER, err := x509.MarshalPKIXPublicKey(fake.PublicKey())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	merchantKey := filepath.Join(dir, "merchant.pem")
+	require.NoError(t, os.WriteFile(merchantKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	hipopayKey := filepath.Join(dir, "hipopay_public.pem")
+	require.NoError(t, os.WriteFile(hipopayKey, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600))
+	env := map[string]string{
+		"HIPOPAY_MERCHANT_NO": fake.MerchantNo,
+		"HIPOPAY_PRIVATE_KEY": merchantKey,
+		"HIPOPAY_SANDBOX":     "1",
+		"HIPOPAY_BASE_URL":    fake.URL,
+	}
+	c, err := parseFlags([]string{"-hipopay-key", hipopayKey}, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, fake.MerchantNo, c.merchantNo)
 	assert.True(t, c.sandbox)
+	assert.Equal(t, fake.URL, c.baseURL)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	args := []string{"-addr", "127.0.0.1:0", "-hipopay-key", testKey, "-db", "file:" + filepath.Join(t.TempDir(), "n.db")}
+	dbPath := filepath.Join(dir, "n.db")
+	args := []string{"-addr", "127.0.0.1:0", "-hipopay-key", hipopayKey, "-db", "file:" + dbPath}
 	go func() {
 		done <- run(ctx, args, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
 	}()
@@ -231,9 +254,27 @@ func TestNotifyServerThroughClient(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("the server stopped at start: %v", err)
 	}
-	status, body := deliver(t, u, "ORDER-9", 0)
-	assert.Equal(t, http.StatusOK, status)
-	assert.Equal(t, "success", body)
+
+	p, err := fake.Client().PlaceOrder(ctx, &hipopay.PlaceOrderRequest{
+		OutTradeID: "ORDER-9", Amount: "8.88", Currency: hipopay.HKD, ProductInfo: "tea",
+		AppID: "wx1", OpenID: "o1", ClientIP: "127.0.0.1", NotifyURL: u,
+	})
+	require.NoError(t, err)
+	require.NoError(t, fake.Pay(p.PaymentNo))
+	waitCtx, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelWait()
+	require.NoError(t, fake.WaitDelivered(waitCtx, p.PaymentNo))
+	d := fake.Deliveries(p.PaymentNo)
+	require.NotEmpty(t, d)
+	assert.Equal(t, http.StatusOK, d[len(d)-1].StatusCode)
+	assert.Equal(t, "success", d[len(d)-1].Body)
+
+	db, err := sql.Open("sqlite", "file:"+dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	var paymentNo string
+	require.NoError(t, db.QueryRow("SELECT payment_no FROM merchant_orders WHERE out_trade_id = 'ORDER-9' AND status = 'PAID'").Scan(&paymentNo))
+	assert.Equal(t, p.PaymentNo, paymentNo)
 	cancel()
 	require.NoError(t, <-done)
 }
