@@ -402,10 +402,6 @@ func writeEncoded(b *strings.Builder, v string, keepTilde bool) {
 	}
 }
 
-// writeRFC3986 percent-encodes every byte of v except A-Z a-z 0-9 - _ . ~
-// (RFC 3986): one of the forms an echo of a secret may take.
-func writeRFC3986(b *strings.Builder, v string) { writeEncoded(b, v, true) }
-
 // Signer signs requests with the merchant's private key: RSA PKCS#1 v1.5
 // over SHA-256, in standard padded base64. It is safe for concurrent use.
 type Signer struct {
