@@ -33,7 +33,7 @@
 //	http.Handle("/hipopay/notify", client.NotificationHandler(
 //		func(ctx context.Context, n *hipopay.PaymentNotification) error {
 //			return orders.MarkPaid(ctx, n.OutTradeID, n.PaymentNo) // runs once per payment
-//		}))
+//		})) // verified, then confirmed with HipoPay (GET payment) before fn runs
 //
 // # Payment methods
 //
@@ -44,6 +44,16 @@
 // QRCodeURL, PayURL) and is always in Payment.Raw. [Client.WaitForPayment]
 // polls a barcode payment until the buyer confirms; [Client.Call] sends
 // an endpoint the SDK does not type yet.
+//
+// # Signing
+//
+// Values are percent-encoded by HipoPay's documented rule (Python 2's
+// urllib.quote(v, safe="")): only A-Z a-z 0-9 _ . - are kept, so '~' is
+// %7E. RFC 3986 servers (PHP's rawurlencode, Node's encodeURIComponent)
+// keep '~' raw, and nobody outside HipoPay knows which its servers use, so
+// a request with '~' that HipoPay refuses (ILLEGAL_SECURITY_PROFILE) is
+// signed once more with '~' raw; the rule HipoPay accepts is kept for the
+// client's lifetime. See SECURITY.md for the threat model.
 //
 // # Errors
 //
