@@ -297,22 +297,10 @@ func paymentMismatch(n *PaymentNotification, p *Payment) string {
 		return fmt.Sprintf("out_trade_id %.64q, HipoPay reports %.64q", n.OutTradeID, p.OutTradeID)
 	case p.Currency != n.Currency:
 		return fmt.Sprintf("currency %.8q, HipoPay reports %.8q", n.Currency, p.Currency)
-	case !equalAmounts(n.Amount, p.Amount, p.Currency):
+	case !sameAmount(n.Amount, p.Amount, p.Currency):
 		return fmt.Sprintf("amount %.24q, HipoPay reports %.24q", n.Amount, p.Amount)
 	}
 	return ""
-}
-
-// equalAmounts compares two decimal amounts of currency c as minor units
-// ("1.5" is "1.50"); amounts that do not parse must be equal, non-empty
-// text.
-func equalAmounts(a, b string, c Currency) bool {
-	ma, errA := ParseAmount(a, c)
-	mb, errB := ParseAmount(b, c)
-	if errA != nil || errB != nil {
-		return a != "" && a == b
-	}
-	return ma == mb
 }
 
 // checkFresh refuses a Timestamp (Unix seconds) further than the tolerance

@@ -151,25 +151,15 @@ func (c *Client) existingRefund(ctx context.Context, req *RefundRequest) (*Refun
 			return nil, fmt.Errorf("hipopay: refund %s already exists; fetching payment %s to compare amounts: %w",
 				req.OutRefundID, req.PaymentNo, err)
 		}
-		if !sameAmount(existing.RefundAmount, p.Amount) {
+		if !sameAmount(existing.RefundAmount, p.Amount, p.Currency) {
 			return nil, conflict("it refunds " + existing.RefundAmount + ", not the whole " + p.Amount)
 		}
 		return existing, nil
 	}
-	if !sameAmount(existing.RefundAmount, want) {
+	if !sameAmount(existing.RefundAmount, want, "") {
 		return nil, conflict("it refunds " + existing.RefundAmount + ", not " + want)
 	}
 	return existing, nil
-}
-
-// sameAmount compares two decimal amounts by value ("8.8" equals "8.80").
-func sameAmount(a, b string) bool {
-	x, errA := parseMinor(a, 2)
-	y, errB := parseMinor(b, 2)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	return x == y
 }
 
 // RefundQuery identifies a refund: by HipoPay's RefundNo or the merchant's

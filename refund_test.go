@@ -230,6 +230,17 @@ func TestRefundAlreadyExistsFullRefund(t *testing.T) {
 		assert.Contains(t, ce.Reason, "10.00")
 		assert.Len(t, w.requests(), 3)
 	})
+	t.Run("an empty refund amount never matches an empty payment amount", func(t *testing.T) {
+		c, w := newWireMock(t)
+		w.on(http.MethodPost, "payment_refund", http.StatusOK, alreadyExistsBody("R1", "P1", ""))
+		w.on(http.MethodGet, "payment_refund", http.StatusOK, existingRefundBody("R1", "P1", ""))
+		w.on(http.MethodGet, "payment", http.StatusOK, paidPaymentBody("P1", ""))
+		r, err := c.Refund(context.Background(), &RefundRequest{PaymentNo: "P1", OutRefundID: "R1"})
+		assert.Nil(t, r)
+		var ce *RefundConflictError
+		require.ErrorAs(t, err, &ce)
+		assert.Len(t, w.requests(), 3)
+	})
 	t.Run("the payment cannot be fetched", func(t *testing.T) {
 		c, w := newWireMock(t)
 		w.on(http.MethodPost, "payment_refund", http.StatusOK, alreadyExistsBody("R1", "P1", ""))

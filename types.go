@@ -228,6 +228,17 @@ func ParseAmount(amount string, c Currency) (int64, error) {
 	return parseMinor(amount, c.Decimals())
 }
 
+// sameAmount compares two decimal amounts of currency c by value ("8.8"
+// equals "8.80"); amounts that do not parse must be equal, non-empty text.
+func sameAmount(a, b string, c Currency) bool {
+	x, errA := ParseAmount(a, c)
+	y, errB := ParseAmount(b, c)
+	if errA != nil || errB != nil {
+		return a != "" && a == b
+	}
+	return x == y
+}
+
 // FormatAmount writes minor units of currency c as decimal text:
 // FormatAmount(888, HKD) is "8.88", FormatAmount(1200, JPY) is "1200".
 func FormatAmount(minor int64, c Currency) string {
