@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -223,26 +224,8 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 
-	var fields url.Values
-	var err error
-	if *bodyPath != "" {
-		var b []byte
-		if *bodyPath == "-" {
-			b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-		} else {
-			b, err = os.ReadFile(*bodyPath)
-		}
-		if err != nil {
-			return err
-		}
-		if fields, err = url.ParseQuery(strings.TrimRight(string(b), "\r\n")); err != nil {
-			return fmt.Errorf("the body is not a form: %w", err)
-		}
-	} else if fields, err = parseNameValues(fs.Args()); err != nil {
-		return usageError(fs, "%v", err)
-	}
-
 	var pub *rsa.PublicKey
+	var err error
 	if *pubPath != "" {
 		if pub, err = hipopay.LoadPublicKey(*pubPath); err != nil {
 			return err
@@ -250,10 +233,58 @@ func runVerifyNotification(_ context.Context, args []string, stdout, stderr io.W
 	} else if pub, err = hipopay.CallbackPublicKey(*sandbox); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, hipopay.NotificationStringToSign(fields, *ts))
-	if err := hipopay.VerifyNotificationSignature(pub, fields, *ts, *sig); err != nil {
-		return &exitError{code: 1, msg: "signature INVALID: " + err.Error()}
+	if *bodyPath != "" {
+		n, err := notificationFromBody(pub, *bodyPath, *ts, *sig)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, hipopay.NotificationStringToSign(n.Fields, *ts))
+	} else {
+		fields, err := parseNameValues(fs.Args())
+		if err != nil {
+			return usageError(fs, "%v", err)
+		}
+		fmt.Fprintln(stdout, hipopay.NotificationStringToSign(fields, *ts))
+		if _, err := hipopay.ParseNotificationForm(pub, fields, *ts, *sig); err != nil {
+			return refusedNotification(err)
+		}
 	}
 	fmt.Fprintln(stdout, "signature OK")
 	return nil
+}
+
+// notificationFromBody verifies the notification body in the file path ("-":
+// standard input) through the SDK's request parser, as a handler would:
+// one-cut check and a trailing CR/LF's tolerance included.
+func notificationFromBody(pub *rsa.PublicKey, path, timestamp, signature string) (*hipopay.PaymentNotification, error) {
+	body := io.Reader(os.Stdin)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		body = f
+	}
+	r, err := http.NewRequest(http.MethodPost, "/", body)
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Timestamp", timestamp)
+	r.Header.Set("Signature", signature)
+	n, err := hipopay.ParseNotificationRequest(pub, r, 1<<20)
+	if err != nil {
+		return nil, refusedNotification(err)
+	}
+	return n, nil
+}
+
+// refusedNotification is verify-notification's exit status 1: "signature
+// INVALID" for a bad signature, "notification REFUSED" for the rest (a
+// re-cut, a body that is not a form, no payment_no).
+func refusedNotification(err error) error {
+	if errors.Is(err, hipopay.ErrInvalidSignature) {
+		return &exitError{code: 1, msg: "signature INVALID: " + err.Error()}
+	}
+	return &exitError{code: 1, msg: "notification REFUSED: " + err.Error()}
 }

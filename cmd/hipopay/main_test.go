@@ -187,6 +187,72 @@ func TestVerifyNotification(t *testing.T) {
 	assert.Equal(t, 2, code)
 }
 
+// HipoPay's own signed notifications verify; re-cut (payment_no swallows
+// settle_currency: the same signed string, other fields) they are refused,
+// as a body and as name=value arguments.
+func TestVerifyNotificationRealAndRecut(t *testing.T) {
+	b, err := os.ReadFile(testdata + "real_notifications.json")
+	require.NoError(t, err)
+	var file struct {
+		Cases []struct {
+			Name      string      `json:"name"`
+			Key       string      `json:"key"`
+			Timestamp string      `json:"timestamp"`
+			Signature string      `json:"signature"`
+			Fields    [][2]string `json:"fields"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(b, &file))
+	require.Len(t, file.Cases, 2)
+	for _, tc := range file.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			verify := func(body string, fields [][2]string) (codes [2]int, outs [2]string) {
+				path := filepath.Join(t.TempDir(), "body")
+				require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+				head := []string{"verify-notification", "-" + tc.Key, "-timestamp", tc.Timestamp, "-signature", tc.Signature}
+				codes[0], outs[0], _ = runCLI(t, append(head, "-body", path)...)
+				codes[1], outs[1], _ = runCLI(t, append(head, pairs(fields)...)...)
+				return codes, outs
+			}
+			encode := func(fields [][2]string) string {
+				var parts []string
+				for _, p := range fields {
+					parts = append(parts, url.QueryEscape(p[0])+"="+url.QueryEscape(p[1]))
+				}
+				return strings.Join(parts, "&")
+			}
+			codes, outs := verify(encode(tc.Fields), tc.Fields)
+			assert.Equal(t, [2]int{0, 0}, codes)
+			for _, out := range outs {
+				assert.Contains(t, out, "signature OK")
+			}
+
+			var settle string
+			var recut [][2]string
+			for _, p := range tc.Fields {
+				if p[0] == "settle_currency" {
+					settle = p[1]
+				}
+			}
+			require.NotEmpty(t, settle)
+			for _, p := range tc.Fields {
+				switch p[0] {
+				case "settle_currency":
+				case "payment_no":
+					recut = append(recut, [2]string{p[0], p[1] + "&settle_currency=" + settle})
+				default:
+					recut = append(recut, p)
+				}
+			}
+			codes, outs = verify(encode(recut), recut)
+			assert.Equal(t, [2]int{1, 1}, codes, "a re-cut notification is refused")
+			for _, out := range outs {
+				assert.NotContains(t, out, "signature OK")
+			}
+		})
+	}
+}
+
 func TestUsage(t *testing.T) {
 	code, out, _ := runCLI(t, "-h")
 	assert.Equal(t, 0, code)
