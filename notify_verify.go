@@ -181,9 +181,16 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 	if r.ContentLength > maxBytes {
 		return nil, "", fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", ErrNotificationTooLarge, r.ContentLength, maxBytes)
 	}
-	body, err := readNotificationBody(http.MaxBytesReader(w, r.Body, maxBytes))
+	// io.ReadAll's buffer starts small and grows with what arrives, never
+	// with what Content-Length claims: a stalled body pins only the bytes
+	// it sent.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
-		return nil, "", err
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, "", fmt.Errorf("%w: %w", ErrNotificationTooLarge, err)
+		}
+		return nil, "", fmt.Errorf("%w: reading body: %w", ErrMalformedNotification, err)
 	}
 	if len(body) == 0 && len(r.PostForm) > 0 {
 		// Middleware read the body with r.ParseForm: its fields are all
@@ -195,31 +202,6 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 		return nil, "", err
 	}
 	return fields, raw, nil
-}
-
-// readNotificationBody reads all of body (limited by http.MaxBytesReader)
-// into a buffer that starts at 512 bytes (as io.ReadAll does) and
-// grows with what arrives, never with what Content-Length claims: a stalled
-// body pins only the bytes it sent.
-func readNotificationBody(body io.Reader) ([]byte, error) {
-	buf := make([]byte, 0, 512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, nil
-		case err != nil:
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, fmt.Errorf("%w: %w", ErrNotificationTooLarge, err)
-			}
-			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformedNotification, err)
-		}
-	}
 }
 
 // maxNotificationFields bounds the pairs of a notification's body, as
