@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 )
@@ -73,18 +72,6 @@ func (r *AlipayDeclarationRequest) validate() error {
 	return validIdentity(r.CertID, r.Name)
 }
 
-// validIdentity checks that cert_id and name come together, never
-// echoing them: they are the buyer's identity.
-func validIdentity(certID, name string) error {
-	switch {
-	case certID == "" && name != "":
-		return invalid("cert_id", "is required when name is set (identity check needs both)")
-	case certID != "" && name == "":
-		return invalid("name", "is required when cert_id is set (identity check needs both)")
-	}
-	return nil
-}
-
 // String prints the request with the buyer's CertID and Name redacted.
 func (r AlipayDeclarationRequest) String() string {
 	r.CertID, r.Name = redact(r.CertID), redact(r.Name)
@@ -114,20 +101,6 @@ func (r AlipayDeclarationRequest) LogValue() slog.Value {
 		slog.String("out_order_no", r.OutOrderNo), slog.String("payment_no", r.PaymentNo),
 		slog.String("customs", string(r.Customs)), slog.String("sub_order_no", r.SubOrderNo),
 		slog.String("cert_id", redact(r.CertID)), slog.String("name", redact(r.Name)))
-}
-
-// formatRedacted writes the redacted text s of a value of type typeName
-// for any verb: without it, a verb a string does not take (%d, %t) makes
-// fmt print the fields raw.
-func formatRedacted(f fmt.State, verb rune, typeName, s string) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		_, _ = io.WriteString(f, s)
-	case verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	default:
-		fmt.Fprintf(f, "%%!%c(%s=%s)", verb, typeName, s)
-	}
 }
 
 // AlipayRedeclarationRequest re-declares an Alipay payment already

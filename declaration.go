@@ -48,17 +48,9 @@ func (r DeclarationRequest) String() string {
 // GoString is String, so that %#v redacts too.
 func (r DeclarationRequest) GoString() string { return r.String() }
 
-// Format prints the request redacted whatever the verb: without it, a verb
-// a string does not take (%d, %t) makes fmt print the fields raw.
+// Format prints the request redacted whatever the verb.
 func (r DeclarationRequest) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		_, _ = io.WriteString(f, r.GoString())
-	case verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), r.String())
-	default:
-		fmt.Fprintf(f, "%%!%c(hipopay.DeclarationRequest=%s)", verb, r.String())
-	}
+	formatRedacted(f, verb, "hipopay.DeclarationRequest", r.String())
 }
 
 // MarshalJSON writes the request with the buyer's CertID and Name
@@ -84,6 +76,32 @@ func redact(s string) string {
 	return redacted
 }
 
+// validIdentity checks that cert_id and name come together, never
+// echoing them: they are the buyer's identity.
+func validIdentity(certID, name string) error {
+	switch {
+	case certID == "" && name != "":
+		return invalid("cert_id", "is required when name is set (identity check needs both)")
+	case certID != "" && name == "":
+		return invalid("name", "is required when cert_id is set (identity check needs both)")
+	}
+	return nil
+}
+
+// formatRedacted writes the redacted text s of a value of type typeName
+// for any verb: without it, a verb a string does not take (%d, %t) makes
+// fmt print the fields raw.
+func formatRedacted(f fmt.State, verb rune, typeName, s string) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		_, _ = io.WriteString(f, s)
+	case verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+	default:
+		fmt.Fprintf(f, "%%!%c(%s=%s)", verb, typeName, s)
+	}
+}
+
 func (r *DeclarationRequest) validate() error {
 	if r == nil {
 		return invalid("request", "is nil")
@@ -105,12 +123,8 @@ func (r *DeclarationRequest) validate() error {
 	if r.ActionType != "" && r.ActionType != ActionAdd && r.ActionType != ActionModify {
 		return invalid("action_type", "%q is neither ADD nor MODIFY", string(r.ActionType))
 	}
-	if (r.CertID == "") != (r.Name == "") {
-		// Never echo the values: they are the buyer's identity.
-		if r.CertID == "" {
-			return invalid("cert_id", "is required when name is set (identity check needs both)")
-		}
-		return invalid("name", "is required when cert_id is set (identity check needs both)")
+	if err := validIdentity(r.CertID, r.Name); err != nil {
+		return err
 	}
 	amounts := map[string]int64{}
 	for _, f := range []struct{ name, value string }{
