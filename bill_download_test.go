@@ -189,6 +189,16 @@ func TestDownloadBillErrors(t *testing.T) {
 		assert.Contains(t, ae.Body, "Forbidden")
 		assert.Len(t, w.requests(), 1, "a 403 is not retried")
 	})
+	t.Run("an HTTP error page that cannot be read whole", func(t *testing.T) {
+		c, w := newWireMock(t)
+		onBill(w, http.StatusForbidden, bytes.Repeat([]byte("x"), maxResponseBytes+1))
+		rc, err := c.DownloadBill(context.Background(), &BillRequest{StartDate: chinaDate(2019, 1, 1, 0, 0), EndDate: chinaDate(2019, 1, 20, 0, 0)})
+		assert.Nil(t, rc)
+		var ae *APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, http.StatusForbidden, ae.StatusCode)
+		assert.Contains(t, ae.Message, "reading answer", "the read error is reported, not dropped")
+	})
 }
 
 func TestDownloadBillValidation(t *testing.T) {

@@ -58,10 +58,12 @@ func encodeParams(req any) url.Values {
 	return v
 }
 
-// reply is a decoded successful answer and its HTTP status.
+// reply is a decoded successful answer, its HTTP status and its body
+// (secrets redacted), for the errors found later.
 type reply struct {
 	Envelope
 	status int
+	body   []byte
 }
 
 // doOnce sends cl (with its retries) and decodes the "response" object of
@@ -74,22 +76,34 @@ func (c *Client) doOnce(ctx context.Context, cl call, out any) (*reply, error) {
 		return nil, err
 	}
 	defer drainAndClose(resp.Body)
-	body, err := readLimited(resp.Body, maxResponseBytes)
+	env, err := readAnswer(resp.StatusCode, resp.Body, red)
+	if err != nil {
+		return nil, err
+	}
+	if len(env.Response) == 0 || string(env.Response) == "null" {
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(env.body)}
+	}
+	if err := unmarshalLenient(env.Response, out); err != nil {
+		return nil, red.redactError(&APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(env.body)})
+	}
+	return env, nil
+}
+
+// readAnswer reads an answer of HTTP status status (at most
+// maxResponseBytes), redacts red's secrets from it and decodes HipoPay's
+// envelope: anything but a successful answer is an *APIError, redacted.
+func readAnswer(status int, r io.Reader, red redactor) (*reply, error) {
+	body, err := readLimited(r, maxResponseBytes)
 	body = red.bytes(body)
 	if err != nil {
-		return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
+		return nil, &APIError{StatusCode: status, Message: "reading answer: " + err.Error(), Body: snippet(body)}
 	}
-	env, err := decodeEnvelope(resp.StatusCode, body)
+	env, err := decodeEnvelope(status, body)
 	if err != nil {
 		// A decoded message may hold an echo that was escaped in the body.
 		return nil, red.redactError(err)
 	}
-	if len(env.Response) == 0 || string(env.Response) == "null" {
-		return nil, &APIError{StatusCode: resp.StatusCode, Message: "answer has no response object", Body: snippet(body)}
-	}
-	if err := unmarshalLenient(env.Response, out); err != nil {
-		return nil, red.redactError(&APIError{StatusCode: resp.StatusCode, Message: "decoding response: " + err.Error(), Body: snippet(body)})
-	}
+	env.body = body
 	return env, nil
 }
 
@@ -122,24 +136,14 @@ func (c *Client) stream(ctx context.Context, cl call) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer drainAndClose(resp.Body)
-		body, _ := readLimited(resp.Body, maxResponseBytes)
-		_, err := decodeEnvelope(resp.StatusCode, red.bytes(body))
-		return nil, red.redactError(err)
-	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
-	if looksLikeJSON(br) {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || looksLikeJSON(br) {
 		defer drainAndClose(resp.Body)
-		body, err := readLimited(br, maxResponseBytes)
-		body = red.bytes(body)
+		env, err := readAnswer(resp.StatusCode, br, red)
 		if err != nil {
-			return nil, &APIError{StatusCode: resp.StatusCode, Message: "reading answer: " + err.Error(), Body: snippet(body)}
+			return nil, err
 		}
-		if _, err := decodeEnvelope(resp.StatusCode, body); err != nil {
-			return nil, red.redactError(err)
-		}
-		return nil, &APIError{StatusCode: resp.StatusCode, Message: "expected the reconciliation file, got a JSON answer", Body: snippet(body)}
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "expected the reconciliation file, got a JSON answer", Body: snippet(env.body)}
 	}
 	return &drainCloser{Reader: br, body: resp.Body}, nil
 }
