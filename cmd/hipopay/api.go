@@ -172,7 +172,11 @@ func runPlaceOrder(ctx context.Context, args []string, stdout, stderr io.Writer)
 			req.Method = m
 			p.requireFlags("out-trade-id", req.OutTradeID, "amount", req.Amount, "currency", currency, "product-info", req.ProductInfo)
 			for _, wire := range m.RequiredFields() {
-				p.require(strings.ReplaceAll(wire, "_", "-"), requestField(&req, wire))
+				name, value := strings.ReplaceAll(wire, "_", "-"), ""
+				if f := fs.Lookup(name); f != nil {
+					value = f.Value.String()
+				}
+				p.require(name, value)
 			}
 			p.require("client-ip", req.ClientIP)
 		}
@@ -219,22 +223,6 @@ func methodNames() []string {
 		out = append(out, byMethod[m])
 	}
 	return out
-}
-
-// requestField is the value of a method-specific field of req by its
-// wire name.
-func requestField(req *hipopay.PlaceOrderRequest, wire string) string {
-	switch wire {
-	case "appid":
-		return req.AppID
-	case "openid":
-		return req.OpenID
-	case "auth_code":
-		return req.AuthCode
-	case "return_url":
-		return req.ReturnURL
-	}
-	return ""
 }
 
 func runPayment(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -105,3 +105,21 @@ func TestPlaceOrderMethodUsage(t *testing.T) {
 	assert.Contains(t, errOut, "appid")
 	assert.Zero(t, s.Calls("alipay/qrcode/payment"), "refused before sending")
 }
+
+// Every method's required fields are read from the place-order flag of the
+// same name: given, none is reported missing.
+func TestPlaceOrderRequiredFieldsHaveFlags(t *testing.T) {
+	clearEnv(t)
+	for _, m := range hipopay.PaymentMethods() {
+		args := []string{"place-order", "-merchant", "M1", "-out-trade-id", "O1", "-amount", "1.00",
+			"-currency", "HKD", "-product-info", "tea", "-client-ip", "127.0.0.1", "-method", string(m)}
+		for _, wire := range m.RequiredFields() {
+			args = append(args, "-"+strings.ReplaceAll(wire, "_", "-"), "x")
+		}
+		code, _, errOut := runCLI(t, args...)
+		assert.Equal(t, 2, code, "%s: %s", m, errOut)
+		assert.Contains(t, errOut, "missing -key (or HIPOPAY_PRIVATE_KEY)", m)
+		assert.NotContains(t, errOut, "missing -key (or HIPOPAY_PRIVATE_KEY),", m)
+		assert.NotContains(t, errOut, "flag provided but not defined", m)
+	}
+}
