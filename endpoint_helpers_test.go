@@ -154,7 +154,7 @@ func assertWire(t testing.TB, got wireRequest, method, path, version string, wan
 	}
 	assertSigned(t, r, version)
 	assert.Equal(t, values(want), got.Params, "parameters sent")
-	assert.Equal(t, canonicalQuery(got.Params, true), got.Raw, "sent exactly as signed")
+	assert.Equal(t, buildCanonical(got.Params, valuesDocumented), got.Raw, "sent exactly as signed")
 	assert.Equal(t, StringToSign(got.Params, r.Header.Get("Timestamp")), got.Raw+","+r.Header.Get("Timestamp"))
 }
 

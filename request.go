@@ -186,9 +186,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, cl call) (*http.Resp
 		cl.version = apiVersion
 	}
 	red := append(redactor(nil), cl.secrets...)
-	canon := canonicalQuery(cl.params, true)
+	canon := buildCanonical(cl.params, valuesDocumented)
 	if cl.rawTilde || c.rawTilde.Load() { // do fixes cl.rawTilde; stream takes the learned rule
-		canon = canonicalQueryTildeKept(cl.params)
+		canon = buildCanonical(cl.params, valuesTildeKept)
 	}
 	for attempt := 1; ; attempt++ {
 		resp, sig, connected, err := c.attempt(ctx, hc, cl, canon, attempt)

@@ -309,21 +309,14 @@ func wrapKeyError(kind string, input []byte, err error) error {
 // _ . - are kept and every other byte is %XX in upper-case hex, so a space
 // is %20, '~' is %7E and '*' is %2A. [Signer.Sign] signs it.
 func StringToSign(params url.Values, timestamp string) string {
-	return canonicalQuery(params, true) + "," + timestamp
+	return buildCanonical(params, valuesDocumented) + "," + timestamp
 }
 
 // NotificationStringToSign returns the to-be-signed string of a payment
 // notification: like [StringToSign] but with the raw, unencoded values, as
 // HipoPay signs its notifications.
 func NotificationStringToSign(params url.Values, timestamp string) string {
-	return canonicalQuery(params, false) + "," + timestamp
-}
-
-// stringToSignTildeKept is [StringToSign] with '~' kept raw, as an RFC 3986
-// server (PHP's rawurlencode, Node's encodeURIComponent) would build it: the
-// rule a client falls back to when HipoPay refuses the documented one.
-func stringToSignTildeKept(params url.Values, timestamp string) string {
-	return buildCanonical(params, valuesTildeKept) + "," + timestamp
+	return buildCanonical(params, valuesRaw) + "," + timestamp
 }
 
 // valueForm says how buildCanonical writes the values.
@@ -335,23 +328,10 @@ const (
 	valuesTildeKept                   // RFC 3986: '~' kept raw
 )
 
-// canonicalQuery sorts params by name and joins them as name=value pairs
-// with '&', the values encoded by HipoPay's documented rule when encode is
-// set. The encoded form is also the request's query string or form body,
-// so that what is sent is exactly what was signed.
-func canonicalQuery(params url.Values, encode bool) string {
-	if encode {
-		return buildCanonical(params, valuesDocumented)
-	}
-	return buildCanonical(params, valuesRaw)
-}
-
-// canonicalQueryTildeKept is canonicalQuery(params, true) with '~' kept
-// raw: the body and query string that go with stringToSignTildeKept.
-func canonicalQueryTildeKept(params url.Values) string {
-	return buildCanonical(params, valuesTildeKept)
-}
-
+// buildCanonical sorts params by name and joins them as name=value pairs
+// with '&', the values written as form says. An encoded form is also the
+// request's query string or form body, so that what is sent is exactly
+// what was signed.
 func buildCanonical(params url.Values, form valueForm) string {
 	keys := make([]string, 0, len(params))
 	size := 0
@@ -440,10 +420,6 @@ func (s *Signer) SignString(toSign string) (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
-
-// public returns the public half of the signer's key: what HipoPay holds to
-// verify the merchant's requests.
-func (s *Signer) public() *rsa.PublicKey { return &s.key.PublicKey }
 
 // VerifyNotificationSignature checks the Signature header of a payment
 // notification against its form fields and Timestamp header (over

@@ -91,7 +91,7 @@ func TestRequestSigningVectors(t *testing.T) {
 				// the documented one.
 				kept := stringToSignTildeKept(params, tc.Timestamp)
 				assert.Equal(t, tc.StringToSignTildeKept, kept)
-				assert.Equal(t, kept, canonicalQueryTildeKept(params)+","+tc.Timestamp)
+				assert.Equal(t, kept, buildCanonical(params, valuesTildeKept)+","+tc.Timestamp)
 				keptSig, err := signer.SignString(kept)
 				require.NoError(t, err)
 				assert.Equal(t, tc.SignatureTildeKept, keptSig)
@@ -308,4 +308,11 @@ func TestParseKeysWithLeadingBOMAndWhitespace(t *testing.T) {
 		_, err := ParsePrivateKey([]byte(in))
 		assert.ErrorContains(t, err, "empty", "%q", in)
 	}
+}
+
+// stringToSignTildeKept is [StringToSign] with '~' kept raw, as an RFC 3986
+// server (PHP's rawurlencode, Node's encodeURIComponent) would build it: the
+// rule a client falls back to when HipoPay refuses the documented one.
+func stringToSignTildeKept(params url.Values, timestamp string) string {
+	return buildCanonical(params, valuesTildeKept) + "," + timestamp
 }

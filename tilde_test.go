@@ -100,6 +100,6 @@ func TestIllegalSecurityProfileWithoutTildeIsSentOnce(t *testing.T) {
 // The tilde-kept form changes only the encoding of '~', never a literal
 // "%7E" in a value.
 func TestRawTildeQuery(t *testing.T) {
-	raw := canonicalQueryTildeKept(map[string][]string{"a": {"x~y"}, "b": {"%7E"}, "c": {"~%7e~"}})
+	raw := buildCanonical(map[string][]string{"a": {"x~y"}, "b": {"%7E"}, "c": {"~%7e~"}}, valuesTildeKept)
 	assert.Equal(t, "a=x~y&b=%257E&c=~%257e~", raw)
 }
