@@ -5,7 +5,6 @@
 package hipopay
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -130,15 +129,11 @@ func money(m *Money) Money {
 // empty cells left out. It leaves '&', '<' and '>' as they are; the
 // calling encoder escapes them if it is set to.
 func (r BillRecord) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(billRecordJSON{billRecordAlias: (*billRecordAlias)(&r),
+	return marshalUnescaped(billRecordJSON{billRecordAlias: (*billRecordAlias)(&r),
 		Time: wireTime(r.Time), Credit: wireMoney(r.Credit), Debit: wireMoney(r.Debit), Balance: wireMoney(r.Balance),
 		TransactionAmount: wireMoney(r.TransactionAmount), ServiceFee: wireMoney(r.ServiceFee),
 		RefundAmount: wireMoney(r.RefundAmount), WithdrawalFee: wireMoney(r.WithdrawalFee),
 		AmountAfterConversion: wireMoney(r.AmountAfterConversion)})
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.

@@ -236,3 +236,16 @@ func depythonize(b []byte) ([]byte, bool) {
 	}
 	return out, changed
 }
+
+// marshalUnescaped is json.Marshal leaving '&', '<' and '>' as they are (a
+// URL stays readable); an encoder that calls a MarshalJSON escapes them if
+// it is set to.
+func marshalUnescaped(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -168,13 +168,10 @@ func (p *Payment) UnmarshalJSON(b []byte) error {
 // leaves '&', '<' and '>' as they are (a URL stays readable); the calling
 // encoder escapes them if it is set to.
 func (p Payment) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p.json()); err != nil {
+	b, err := marshalUnescaped(p.json())
+	if err != nil {
 		return nil, err
 	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(p.Raw) == 0 {
 		return b, nil
 	}
