@@ -24,6 +24,10 @@ var billColumnNames = [billColumnCount]string{
 	"Exchange Rate Adopted for Conversion", "Amount After Conversion", "Payment Channel",
 }
 
+// BillColumns returns the reconciliation file's 18 column names in order,
+// as the API reference names them: "Transaction Type" to "Payment Channel".
+func BillColumns() []string { return append([]string(nil), billColumnNames[:]...) }
+
 // The entry types of the reconciliation file that the API reference shows.
 // Others exist (fees, withdrawals, conversions); a [BillReader] passes
 // every type through as it is written.

@@ -60,3 +60,14 @@ func TestBillRecordJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, BillRecord{Type: "Refund"}, back)
 }
+
+// BillColumns lists the 18 columns in the file's order, and a caller's
+// change to the slice does not reach the SDK's names.
+func TestBillColumns(t *testing.T) {
+	cols := BillColumns()
+	require.Len(t, cols, billColumnCount)
+	assert.Equal(t, "Transaction Type", cols[0])
+	assert.Equal(t, "Payment Channel", cols[billColumnCount-1])
+	cols[0] = "changed"
+	assert.Equal(t, "Transaction Type", BillColumns()[0])
+}

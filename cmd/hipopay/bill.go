@@ -99,12 +99,7 @@ func billConverter(format string) (func(w io.Writer, r io.Reader) error, error) 
 // billCSVHeader is the header of the CSV conversion: HipoPay's 18
 // columns, then the currency of the line's amounts.
 func billCSVHeader() []string {
-	return []string{
-		"Transaction Type", "Transaction Time", "Order No.", "External order No.", "Credit", "Debit", "Balance",
-		"Transaction Amount", "Exchange Rate Adopted for Settlement", "Service Fee", "Refund Amount", "Refund Order",
-		"External Refund Order No.", "Fee for Withdrawal", "Converted Currency", "Exchange Rate Adopted for Conversion",
-		"Amount After Conversion", "Payment Channel", "Currency",
-	}
+	return append(hipopay.BillColumns(), "Currency")
 }
 
 // billToCSV converts the file for a spreadsheet: HipoPay's columns with
