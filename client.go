@@ -176,6 +176,19 @@ func WithRetryBackoff(d time.Duration) Option {
 	}
 }
 
+// ValidMerchantNo returns nil for a merchant number [NewClient] accepts,
+// else why not: it is empty, or holds a space or control character (the
+// MerchantNO header cannot carry it). The CLI and hipopaytest apply it too.
+func ValidMerchantNo(no string) error {
+	if strings.TrimSpace(no) == "" {
+		return errors.New("hipopay: merchant number is empty")
+	}
+	if strings.ContainsFunc(no, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return errors.New("hipopay: merchant number has spaces or control characters")
+	}
+	return nil
+}
+
 // NewClient returns a client for merchantNo signing with key.
 //
 // By default it calls [ProductionBaseURL], verifies notifications with
@@ -185,11 +198,8 @@ func WithRetryBackoff(d time.Duration) Option {
 // it sends through that instead. It refuses an empty merchant number, a
 // nil key or one under 2048 bits, and invalid options.
 func NewClient(merchantNo string, key *rsa.PrivateKey, opts ...Option) (*Client, error) {
-	if strings.TrimSpace(merchantNo) == "" {
-		return nil, errors.New("hipopay: NewClient: merchant number is empty")
-	}
-	if strings.ContainsFunc(merchantNo, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, errors.New("hipopay: NewClient: merchant number has spaces or control characters")
+	if err := ValidMerchantNo(merchantNo); err != nil {
+		return nil, err
 	}
 	signer, err := NewSigner(key) // its errors already say "hipopay: private key ..."
 	if err != nil {

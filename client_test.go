@@ -76,6 +76,7 @@ func TestNewClientRefuses(t *testing.T) {
 	}{
 		"empty merchant":    {"", key, nil},
 		"blank merchant":    {"  ", key, nil},
+		"spaced merchant":   {"HP 1", key, nil},
 		"nil key":           {testMerchantNo, nil, nil},
 		"weak key":          {testMerchantNo, weak, nil},
 		"bad URL":           {testMerchantNo, key, []Option{WithBaseURL("://nope")}},
@@ -92,6 +93,17 @@ func TestNewClientRefuses(t *testing.T) {
 		c, err := NewClient(tc.merchant, tc.key, tc.opts...)
 		assert.Error(t, err, name)
 		assert.Nil(t, c, name)
+	}
+}
+
+func TestValidMerchantNo(t *testing.T) {
+	for _, no := range []string{testMerchantNo, "HP-1", "M1"} {
+		assert.NoError(t, ValidMerchantNo(no), "%q", no)
+	}
+	for _, no := range []string{"", "  ", "HP 1", " HP1", "HP1\t", "HP\n1", "HP\x001", "HP\x7f"} {
+		assert.Error(t, ValidMerchantNo(no), "%q", no)
+		_, err := NewClient(no, merchantKey(t))
+		assert.Error(t, err, "NewClient refuses %q too", no)
 	}
 }
 

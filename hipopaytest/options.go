@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	hipopay "github.com/hipopay-go/hipopay"
@@ -116,8 +115,12 @@ func WithListener(l net.Listener) Option {
 // and a fresh 2048-bit key.
 func WithMerchant(no string, key *rsa.PrivateKey) Option {
 	return func(c *config) {
-		if strings.TrimSpace(no) == "" || key == nil {
-			c.errs = append(c.errs, errors.New("WithMerchant: empty merchant number or nil key"))
+		if err := hipopay.ValidMerchantNo(no); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithMerchant: %w", err))
+			return
+		}
+		if key == nil {
+			c.errs = append(c.errs, errors.New("WithMerchant: nil key"))
 			return
 		}
 		if key.N.BitLen() < hipopay.MinKeyBits {

@@ -164,8 +164,8 @@ func NewServer(opts ...Option) *Server {
 // are verified with; a merchant already registered gets the new key. It
 // panics on an empty number or a nil key (a mistake in the test).
 func (s *Server) AddMerchant(no string, pub *rsa.PublicKey) {
-	if strings.TrimSpace(no) == "" || pub == nil {
-		panic("hipopaytest: AddMerchant: empty merchant number or nil key")
+	if err := hipopay.ValidMerchantNo(no); err != nil || pub == nil {
+		panic("hipopaytest: AddMerchant: invalid merchant number or nil key")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -807,6 +807,8 @@ func TestWithAddrAndMerchant(t *testing.T) {
 	require.NoError(t, err)
 	assert.Panics(t, func() { hipopaytest.NewServer(hipopaytest.WithOrderExpiry(-1)) })
 	assert.Panics(t, func() { s.AddMerchant("", nil) })
+	assert.Panics(t, func() { s.AddMerchant("HP 1", &key.PublicKey) }, "what NewClient refuses")
+	assert.Panics(t, func() { hipopaytest.NewServer(hipopaytest.WithMerchant("HP 1", key)) }, "what NewClient refuses")
 }
 
 func mustKey(t *testing.T, path string) *rsa.PrivateKey {

@@ -556,7 +556,7 @@ func runCLIWithin(t *testing.T, d time.Duration, args ...string) (int, string, s
 // a panic; key files in -keyout are not overwritten without -force.
 func TestMockRefusesBadSetup(t *testing.T) {
 	clearEnv(t)
-	for _, merchant := range []string{" ", "\t", "  \n", " HP1", "HP1 ", "HP\n1", "HP\x001"} {
+	for _, merchant := range []string{" ", "\t", "  \n", " HP1", "HP1 ", "HP\n1", "HP\x001", "HP 1"} {
 		code, _, errOut := runCLIWithin(t, 10*time.Second, "mock", "-addr", "127.0.0.1:0", "-merchant", merchant)
 		assert.Equal(t, 2, code, "%q", merchant)
 		assert.Contains(t, errOut, "-merchant", "%q", merchant)

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -22,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	hipopay "github.com/hipopay-go/hipopay"
 	"github.com/hipopay-go/hipopay/hipopaytest"
@@ -90,7 +88,7 @@ func parseMockFlags(args []string, stderr io.Writer) (*mockConfig, error) {
 		problems.invalidf("-expiry %v is negative", cfg.expiry)
 	}
 	if cfg.merchant != "" {
-		if err := checkMerchantNo(cfg.merchant); err != nil {
+		if err := hipopay.ValidMerchantNo(cfg.merchant); err != nil {
 			problems.invalidf("-merchant %q: %v", cfg.merchant, err)
 		}
 	}
@@ -254,21 +252,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// checkMerchantNo refuses a merchant number that cannot identify a
-// merchant: blank, with white space around it (HTTP trims it from the
-// MerchantNO header) or holding a control character (no HTTP header can).
-func checkMerchantNo(no string) error {
-	switch {
-	case strings.TrimSpace(no) == "":
-		return errors.New("a merchant number must not be blank")
-	case strings.TrimSpace(no) != no:
-		return errors.New("a merchant number must not start or end with white space")
-	case strings.IndexFunc(no, unicode.IsControl) >= 0:
-		return errors.New("a merchant number must not hold control characters")
-	}
-	return nil
 }
 
 // runPay pays (or fails) an order on a running mock through its unsigned
