@@ -83,7 +83,7 @@ func (s *Server) declareAlipay(m *merchant, p url.Values) answer {
 	if !o.method.alipay {
 		return invalidParam("payment %s is a WeChat Pay payment: declare it with wechatpay/declaration", o.paymentNo)
 	}
-	if d := s.findAlipayDeclarationLocked(m, o.paymentNo, "", p.Get("sub_order_no"), customs); d != nil {
+	if d := s.findDeclarationLocked(m, true, o.paymentNo, "", p.Get("sub_order_no"), customs); d != nil {
 		return success(d.json())
 	}
 	d := &declaration{
@@ -104,22 +104,6 @@ func (s *Server) declareAlipay(m *merchant, p url.Values) answer {
 	return success(d.json())
 }
 
-// findAlipayDeclarationLocked finds the merchant's latest Alipay
-// declaration by the identifiers given (empty ones, customs included, are
-// not compared).
-func (s *Server) findAlipayDeclarationLocked(m *merchant, paymentNo, outOrderNo, subOrderNo string, customs hipopay.CustomsCode) *declaration {
-	for i := len(m.declarations) - 1; i >= 0; i-- {
-		d := m.declarations[i]
-		if d.alipay && (customs == "" || d.customs == customs) &&
-			(paymentNo == "" || d.order.paymentNo == paymentNo) &&
-			(outOrderNo == "" || d.outOrderNo == outOrderNo) &&
-			(subOrderNo == "" || d.subOrderNo == subOrderNo) {
-			return d
-		}
-	}
-	return nil
-}
-
 // getAlipayDeclaration serves GET alipay/declaration: exactly one of
 // payment_no, out_order_no, sub_order_no; the declaration moves one state
 // on (WithDeclarationStates), then is answered.
@@ -127,7 +111,7 @@ func (s *Server) getAlipayDeclaration(m *merchant, p url.Values) answer {
 	if len(p) != 1 || strings.TrimSpace(p.Get(firstKey(p))) == "" {
 		return invalidParam("exactly one of payment_no, out_order_no or sub_order_no is required")
 	}
-	d := s.findAlipayDeclarationLocked(m, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), "")
+	d := s.findDeclarationLocked(m, true, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), "")
 	if d == nil {
 		return failure(CodeDeclarationNotFound, "declaration not found")
 	}
@@ -149,7 +133,7 @@ func (s *Server) redeclareAlipay(m *merchant, p url.Values) answer {
 	if !identified(p) || p.Get("customs") == "" || p.Get("mch_customs_no") == "" || p.Get("merchant_customs_name") == "" {
 		return invalidParam("customs, mch_customs_no, merchant_customs_name and one of payment_no, out_order_no or sub_order_no are required")
 	}
-	d := s.findAlipayDeclarationLocked(m, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
+	d := s.findDeclarationLocked(m, true, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
 	if d == nil {
 		return failure(CodeDeclarationNotFound, "nothing declared to re-declare")
 	}

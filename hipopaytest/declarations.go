@@ -169,7 +169,7 @@ func (s *Server) declare(m *merchant, p url.Values) answer {
 	}
 
 	now := s.now()
-	existing := s.findDeclarationLocked(m, o.paymentNo, "", p.Get("sub_order_no"), customs)
+	existing := s.findDeclarationLocked(m, false, o.paymentNo, "", p.Get("sub_order_no"), customs)
 	switch {
 	case existing != nil && action != string(hipopay.ActionModify):
 		return success(existing.json())
@@ -201,13 +201,13 @@ func (s *Server) declare(m *merchant, p url.Values) answer {
 	return success(d.json())
 }
 
-// findDeclarationLocked finds the merchant's WeChat Pay declaration at
-// customs by the identifiers given (empty ones are not compared); the
-// latest one wins.
-func (s *Server) findDeclarationLocked(m *merchant, paymentNo, outOrderNo, subOrderNo string, customs hipopay.CustomsCode) *declaration {
+// findDeclarationLocked finds the merchant's latest declaration, an
+// Alipay one when alipay is set, else a WeChat Pay one, by the identifiers
+// given (empty ones, customs included, are not compared).
+func (s *Server) findDeclarationLocked(m *merchant, alipay bool, paymentNo, outOrderNo, subOrderNo string, customs hipopay.CustomsCode) *declaration {
 	for i := len(m.declarations) - 1; i >= 0; i-- {
 		d := m.declarations[i]
-		if !d.alipay && d.customs == customs &&
+		if d.alipay == alipay && (customs == "" || d.customs == customs) &&
 			(paymentNo == "" || d.order.paymentNo == paymentNo) &&
 			(outOrderNo == "" || d.outOrderNo == outOrderNo) &&
 			(subOrderNo == "" || d.subOrderNo == subOrderNo) {
@@ -227,7 +227,7 @@ func (s *Server) getDeclaration(m *merchant, p url.Values) answer {
 	if !identified(p) || p.Get("customs") == "" {
 		return invalidParam("customs and one of payment_no, out_order_no or sub_order_no are required")
 	}
-	d := s.findDeclarationLocked(m, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
+	d := s.findDeclarationLocked(m, false, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
 	if d == nil {
 		return failure(CodeDeclarationNotFound, "declaration not found")
 	}
@@ -244,7 +244,7 @@ func (s *Server) redeclare(m *merchant, p url.Values) answer {
 	if !identified(p) || p.Get("customs") == "" || p.Get("mch_customs_no") == "" {
 		return invalidParam("customs, mch_customs_no and one of payment_no, out_order_no or sub_order_no are required")
 	}
-	d := s.findDeclarationLocked(m, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
+	d := s.findDeclarationLocked(m, false, p.Get("payment_no"), p.Get("out_order_no"), p.Get("sub_order_no"), hipopay.CustomsCode(p.Get("customs")))
 	if d == nil {
 		return failure(CodeDeclarationNotFound, "nothing declared to re-declare")
 	}
