@@ -63,7 +63,8 @@ func (r *BillRequest) validate() error {
 // A missing date or a start after the end is a [*ValidationError] before
 // any network call; the three-month window and future dates are HipoPay's
 // to judge. A JSON error answer is an [*APIError]. The download is bounded
-// by ctx only, not by the default 30 s timeout.
+// by ctx, not by the default 30 s timeout; an http.Client given
+// [WithHTTPClient] applies its own Timeout too.
 func (c *Client) DownloadBill(ctx context.Context, req *BillRequest) (io.ReadCloser, error) {
 	if err := req.validate(); err != nil {
 		return nil, err

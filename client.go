@@ -358,5 +358,6 @@ func (c *Client) BaseURL() string { return c.baseURL.String() }
 // HipoPayPublicKey returns the key the client verifies notifications with.
 func (c *Client) HipoPayPublicKey() *rsa.PublicKey { return c.hipopayKey }
 
-// Sandbox reports whether the client was made WithSandbox.
+// Sandbox reports whether the client calls HipoPay's sandbox: made
+// [WithSandbox], or [WithBaseURL] given [SandboxBaseURL].
 func (c *Client) Sandbox() bool { return c.sandbox }

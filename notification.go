@@ -1,5 +1,6 @@
 // A payment notification as the merchant's code sees it: PaymentNotification,
-// Promotion, NotificationFunc, and the typing of verified form fields.
+// NotificationFunc, and the typing of verified form fields (Promotion is in
+// promotion.go).
 //
 // HipoPay calls: POST to the merchant's notify_url (see notify_verify.go
 // for reading and verifying it, notify_handler.go for answering it).

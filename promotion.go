@@ -1,5 +1,7 @@
 // promotion_detail (response_version 3.0): the Promotion type and its
-// decoding with encoding/json through lenient leaf fields.
+// decoding: one json.Unmarshal into promotionFields, whose leaf fields are
+// flexString (a number or boolean kept as its text), then copied into
+// Promotion values.
 
 package hipopay
 
