@@ -2,7 +2,11 @@
 // of package hipopaytest and of `hipopay mock`) in a real browser: chromedp
 // drives headless Chromium through orders, payments, notification
 // deliveries, redeliveries, refunds, customs declarations and the
-// reconciliation file, at desktop and phone widths.
+// reconciliation file, at desktop and phone widths. It also checks that
+// the page the server renders and the page the script renders agree, and
+// runs the acceptance check as a plain process: the built `hipopay mock`,
+// an order placed with `hipopay place-order`, and `chromium --headless
+// --dump-dom` (at once and with --virtual-time-budget) showing the order.
 //
 // It is a module of its own so that the SDK's module keeps its three
 // dependencies. The tests need Chromium: /usr/bin/chromium, a chromium or

@@ -1,8 +1,9 @@
 // The dashboard of the fake HipoPay: a page at _mock/dashboard (embedded
 // HTML, CSS and a small script) that shows orders, notification
 // deliveries, refunds, customs declarations and the reconciliation file,
-// live, with buttons that POST to the _mock/ endpoints. Unsigned, not part
-// of HipoPay's API.
+// rendered on the server (dashboard_page.go) and kept live by the script,
+// which polls GET _mock/state, with buttons that POST to the _mock/
+// endpoints. Unsigned, not part of HipoPay's API.
 
 package hipopaytest
 
@@ -26,15 +27,16 @@ var dashboardFiles embed.FS
 const dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
 	"img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// eventsPoll is how often GET _mock/events looks for changes that no
-// delivery event announced (orders placed, refunds, declarations).
+// eventsPoll is how often GET _mock/events (a stream for tools; the page
+// polls GET _mock/state instead) looks for changes that no delivery event
+// announced (orders placed, refunds, declarations).
 const eventsPoll = 500 * time.Millisecond
 
 // isDashboardFile reports whether a _mock/ path is the page or its assets.
 func isDashboardFile(p string) bool { return p == "dashboard" || strings.HasPrefix(p, "dashboard/") }
 
-// serveDashboardFile serves GET _mock/dashboard (the page) and its assets
-// under _mock/dashboard/.
+// serveDashboardFile serves GET _mock/dashboard (the page, rendered) and
+// its assets under _mock/dashboard/.
 func (s *Server) serveDashboardFile(w http.ResponseWriter, r *http.Request, p string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -60,18 +62,27 @@ func (s *Server) serveDashboardFile(w http.ResponseWriter, r *http.Request, p st
 		writeAnswer(w, jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no such mock endpoint: GET _mock/" + p}))
 		return
 	}
+	if name == "index.html" {
+		s.servePage(w)
+		return
+	}
 	b, err := dashboardFiles.ReadFile(path.Join("dashboard", name))
 	if err != nil {
 		writeAnswer(w, jsonAnswer(http.StatusInternalServerError, hipopay.Envelope{Error: "SYSTEM_ERROR", ErrorMessage: "the dashboard is missing " + name}))
 		return
 	}
-	h := w.Header()
+	setPageHeaders(w.Header())
+	w.Header().Set("Cache-Control", "no-cache")
+	writeAnswer(w, answer{status: http.StatusOK, contentType: ct, body: b})
+}
+
+// setPageHeaders sets the headers of the page and its assets: the strict
+// CSP, no framing, no sniffing, no referrer.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", dashboardCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-cache")
-	writeAnswer(w, answer{status: http.StatusOK, contentType: ct, body: b})
 }
 
 // stateAnswer is the answer of GET _mock/state: the dashboard's view of
@@ -87,7 +98,8 @@ func (s *Server) serveState(w http.ResponseWriter) {
 // serveEvents serves GET _mock/events: server-sent events, each an
 // "state" event whose data is what GET _mock/state answers, sent at once
 // and then whenever it changes, until the client goes or the server
-// closes.
+// closes. For tools that follow the mock; the page does not hold it open
+// (it polls), so that headless browsers see the page settle.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -139,26 +151,32 @@ func (s *Server) serveBill(w http.ResponseWriter, params url.Values) {
 	if merchantNo == "" {
 		merchantNo = s.MerchantNo
 	}
-	s.mu.Lock()
-	m := s.merchants[merchantNo]
-	var a answer
-	if m == nil {
-		a = jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no merchant " + merchantNo})
-	} else {
-		a = s.downloadBill(m, url.Values{"merchant_no": {m.no}, "start_date": {date}, "end_date": {date}})
-	}
-	s.mu.Unlock()
+	a := s.billFile(date, merchantNo)
 	if strings.HasPrefix(a.contentType, "application/json") {
-		if a.status == http.StatusOK {
-			a.status = http.StatusBadRequest
-		}
 		writeAnswer(w, a)
 		return
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="hipopay-bill-`+fileSafe(m.no)+"-"+date+`.csv"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="hipopay-bill-`+fileSafe(merchantNo)+"-"+date+`.csv"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	writeAnswer(w, a)
+}
+
+// billFile is the reconciliation file of a day of a merchant as GET
+// _mock/bill answers it: the CSV, or a JSON error (404 for no such
+// merchant, 400 for a bad date).
+func (s *Server) billFile(date, merchantNo string) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.merchants[merchantNo]
+	if m == nil {
+		return jsonAnswer(http.StatusNotFound, hipopay.Envelope{Error: "NOT_FOUND", ErrorMessage: "no merchant " + merchantNo})
+	}
+	a := s.downloadBill(m, url.Values{"merchant_no": {m.no}, "start_date": {date}, "end_date": {date}})
+	if strings.HasPrefix(a.contentType, "application/json") && a.status == http.StatusOK {
+		a.status = http.StatusBadRequest
+	}
+	return a
 }
 
 // fileSafe keeps the letters, digits, '-' and '_' of s, for a file name.

@@ -1,6 +1,10 @@
-// The fake HipoPay's dashboard: renders GET _mock/state (pushed as
-// server-sent events by GET _mock/events) and sends the buttons' POSTs.
-// Every text from the server goes into the page as text, never as HTML.
+// The fake HipoPay's dashboard: the server renders the page with the
+// state in it (dashboard/index.html); this script keeps it live by polling
+// GET _mock/state every second (and at once after a button's POST),
+// renders what changed the same way, and sends the buttons' POSTs. It
+// never holds a request open, so headless browsers (--dump-dom with
+// --virtual-time-budget) see the page settle. Every text from the server
+// goes into the page as text, never as HTML.
 'use strict';
 
 (function () {
@@ -212,7 +216,7 @@
   }
 
   function apply(envelope) {
-    if (!envelope.is_success) {
+    if (!envelope || !envelope.is_success) {
       say('The mock answered an error: ' + (envelope.error_message || envelope.error));
       return;
     }
@@ -246,6 +250,7 @@
     } else {
       say(action + ' ' + paymentNo + ' refused: HTTP ' + resp.status + ' ' + text.slice(0, 200));
     }
+    poll(); // show what the press did without waiting for the next tick
   }
 
   document.addEventListener('click', (ev) => {
@@ -257,28 +262,45 @@
   $('bill-date').addEventListener('change', () => { if (state) renderBill(state, true); });
   $('bill-merchant').addEventListener('change', () => { if (state) renderBill(state, true); });
 
-  // connect follows GET _mock/events; without EventSource it polls
-  // GET _mock/state every second.
-  function connect() {
-    if (!window.EventSource) {
-      poll();
+  // poll fetches GET _mock/state and renders it when it changed, then
+  // again a second later; a call while a fetch is under way makes one
+  // more fetch follow it (a button's effect is never missed), and an
+  // early call replaces the pending tick.
+  const every = 1000;
+  const polling = { timer: 0, busy: false, again: false, last: '' };
+  function poll() {
+    clearTimeout(polling.timer);
+    polling.timer = 0;
+    if (polling.busy) {
+      polling.again = true;
       return;
     }
-    const es = new EventSource('events');
-    es.addEventListener('state', (e) => {
-      live('live');
-      apply(JSON.parse(e.data));
-    });
-    es.addEventListener('error', () => live('connection to the mock lost; retrying…'));
-  }
-
-  function poll() {
-    fetch('state', { cache: 'no-store' })
-      .then((r) => r.json())
-      .then((env) => { live('live (polling)'); apply(env); })
+    polling.busy = true;
+    fetch('state', { cache: 'no-store', headers: { Accept: 'application/json' } })
+      .then(async (resp) => {
+        const text = await resp.text();
+        live('live (updated every second)');
+        if (text === polling.last) return;
+        let envelope = null;
+        try { envelope = JSON.parse(text); } catch (e) { /* not JSON */ }
+        if (!envelope) {
+          say('The mock answered HTTP ' + resp.status + ': ' + text.slice(0, 200));
+          return;
+        }
+        polling.last = text;
+        apply(envelope);
+      })
       .catch(() => live('connection to the mock lost; retrying…'))
-      .finally(() => setTimeout(poll, 1000));
+      .finally(() => {
+        polling.busy = false;
+        if (polling.again) {
+          polling.again = false;
+          poll();
+        } else {
+          polling.timer = setTimeout(poll, every);
+        }
+      });
   }
 
-  connect();
+  poll();
 })();
