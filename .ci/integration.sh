@@ -5,7 +5,8 @@
 # set, the chaos test (which restarts PostgreSQL mid-storm) on its own
 # afterwards so that it cannot break tests of another package running
 # beside it, fails if any test was skipped (a PostgreSQL test skips when the
-# DSN is missing), and stops the server on exit whatever happened. Run from
+# DSN is missing), prints the chaos test's lines (its figures and the faults
+# it verified), and stops the server on exit whatever happened. Run from
 # anywhere; needs Go, and root or an installed PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,7 @@ if grep -q -- '--- SKIP' "$log"; then
     grep -B1 -- '--- SKIP' "$log" >&2 || true
     exit 1
 fi
-echo "integration.sh: all integration tests ran and passed"
+grep -qE 'chaos: payments=[0-9]+ .* lost=0 doubled=0 ' "$log" || { echo "integration.sh: FAIL: no chaos line with lost=0 doubled=0" >&2; exit 1; }
+echo "integration.sh: all integration tests ran and passed; the chaos test's lines:"
+grep -E 'chaos_test.go:[0-9]+: chaos( faults)?:' "$log" | sed -E 's/^ *chaos_test.go:[0-9]+: //'
+

@@ -3,20 +3,17 @@ package integration
 import (
 	"bytes"
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,9 +51,14 @@ func chaosSchedule() []time.Duration {
 // (integration/cmd/notify-server, built here) on one PostgreSQL database
 // and has a HipoPay-like driver send them a storm of signed notifications
 // with concurrent duplicates and retries, while it kills instances with
-// SIGKILL (and starts them again) and restarts PostgreSQL. In the end every
-// payment is processed exactly once (merchant_orders.paid_count), every
-// delivery stream is acknowledged, and the store's marks match the orders.
+// SIGKILL in the middle of a transaction (and starts them again) and
+// restarts PostgreSQL. Every fault it counts is verified: a kill counts
+// when the killed process's transaction outlived it (pg_stat_activity), a
+// restart when pg_postmaster_start_time() changed; while PostgreSQL is
+// away the instances answer 500, and the same processes acknowledge
+// deliveries afterwards. In the end every payment is processed exactly
+// once (merchant_orders.paid_count), every delivery stream is
+// acknowledged, and the store's marks match the orders.
 func TestPostgresChaosNotificationStorm(t *testing.T) {
 	b := postgresBackend(t)
 	restart := os.Getenv(pgRestartEnv)
@@ -68,15 +70,16 @@ func TestPostgresChaosNotificationStorm(t *testing.T) {
 	require.NoError(t, err)
 	servers := make([]*serverProcess, 3)
 	for i := range servers {
-		servers[i] = newServerProcess(t, bin, fmt.Sprintf("instance-%d", i+1), b.dsn, key)
+		servers[i] = newServerProcess(t, bin, fmt.Sprintf("notify-%d", i+1), b.dsn, key)
 	}
 	for _, s := range servers {
 		require.NoError(t, s.start(), "start %s", s.name)
 	}
+	monitor := b.open(t)
 	// The merchant's work takes a while (20 ms in the database, as a busy
 	// shop's might), so that the kills and the restart find transactions
 	// in the middle of it.
-	_, err = b.open(t).Exec(`CREATE FUNCTION chaos_slow() RETURNS trigger LANGUAGE plpgsql AS
+	_, err = monitor.Exec(`CREATE FUNCTION chaos_slow() RETURNS trigger LANGUAGE plpgsql AS
 $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$;
 CREATE TRIGGER chaos_slow BEFORE INSERT OR UPDATE ON merchant_orders FOR EACH ROW EXECUTE FUNCTION chaos_slow()`)
 	require.NoError(t, err)
@@ -99,23 +102,24 @@ CREATE TRIGGER chaos_slow BEFORE INSERT OR UPDATE ON merchant_orders FOR EACH RO
 	}
 
 	// The faults, during the storm: instance 1 killed twice, instance 2
-	// once, PostgreSQL restarted once.
-	var killed, pgRestarts int
-	faultErrs := make(chan error, 8)
+	// once (each tried again, up to 3 times, when the kill missed an open
+	// transaction), PostgreSQL restarted once.
+	f := &chaosFaults{monitor: monitor, restart: restart, drv: drv}
+	faultErrs := make(chan error, 16)
 	faultsDone := make(chan struct{})
 	go func() {
 		defer close(faultsDone)
-		for _, f := range []struct {
+		for _, fault := range []struct {
 			at  time.Duration
 			run func() error
 		}{
-			{2500 * time.Millisecond, func() error { killed++; return servers[0].killAndRestart() }},
-			{6 * time.Second, func() error { pgRestarts++; return restartPostgres(restart) }},
-			{9 * time.Second, func() error { killed++; return servers[1].killAndRestart() }},
-			{12500 * time.Millisecond, func() error { killed++; return servers[0].killAndRestart() }},
+			{2500 * time.Millisecond, func() error { return f.kill(servers[0]) }},
+			{6 * time.Second, f.restartPostgres},
+			{9 * time.Second, func() error { return f.kill(servers[1]) }},
+			{12500 * time.Millisecond, func() error { return f.kill(servers[0]) }},
 		} {
-			time.Sleep(time.Until(began.Add(f.at)))
-			if err := f.run(); err != nil {
+			time.Sleep(time.Until(began.Add(fault.at)))
+			if err := fault.run(); err != nil {
 				faultErrs <- err
 			}
 		}
@@ -138,9 +142,12 @@ FULL JOIN merchant_orders o ON o.payment_no = m.payment_no
 WHERE m.payment_no IS NULL OR o.payment_no IS NULL`).Scan(&halfDone))
 	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM merchant_orders WHERE NOT (out_trade_id = ANY($1))", chaosOrderIDs()).Scan(&strangers))
 	lost := chaosPayments - processed
+	out := drv.outage()
 
 	t.Logf("chaos: payments=%d deliveries=%d acked=%d processed=%d killed=%d pg_restarts=%d lost=%d doubled=%d seconds=%.1f",
-		chaosPayments, drv.attempts.Load(), drv.acked.Load(), processed, killed, pgRestarts, lost, doubled, seconds)
+		chaosPayments, drv.attempts.Load(), drv.acked.Load(), processed, f.killed, f.pgRestarts, lost, doubled, seconds)
+	t.Logf("chaos faults: kills=%d mid_transaction=%d; while PostgreSQL was away: answers_5xx=%d connection_errors=%d instances_answering_500=%v recovered=%v",
+		f.kills, f.killed, out.answers5xx, out.connErrors, out.failed, out.recovered)
 
 	if lost != 0 || doubled != 0 {
 		t.Errorf("lost=%d doubled=%d: every payment must be processed exactly once", lost, doubled)
@@ -154,11 +161,19 @@ WHERE m.payment_no IS NULL OR o.payment_no IS NULL`).Scan(&halfDone))
 	if strangers != 0 {
 		t.Errorf("%d orders that were never notified", strangers)
 	}
-	if killed < 2 || pgRestarts < 1 {
-		t.Errorf("faults: killed=%d pg_restarts=%d, want at least 2 and 1", killed, pgRestarts)
+	if f.killed < 2 {
+		t.Errorf("killed=%d (of %d kills): want at least 2 kills of an instance in the middle of a transaction", f.killed, f.kills)
 	}
-	if drv.cut.Load() == 0 {
-		t.Errorf("no kill cut a delivery in flight: the storm did not exercise a crash mid-processing")
+	if f.pgRestarts < 1 {
+		t.Errorf("pg_restarts=%d: PostgreSQL's start time never changed (%s did not restart it?)", f.pgRestarts, pgRestartEnv)
+	}
+	if len(out.failed) == 0 {
+		t.Errorf("no instance answered 500 while PostgreSQL was away (5xx=%d, connection errors=%d)", out.answers5xx, out.connErrors)
+	}
+	for _, name := range out.failed {
+		if !slices.Contains(out.recovered, name) {
+			t.Errorf("%s answered 500 while PostgreSQL was away and never acknowledged a delivery afterwards without being restarted", name)
+		}
 	}
 	// The instances recovered on their own: each answers its health check.
 	for _, s := range servers {
@@ -170,6 +185,80 @@ WHERE m.payment_no IS NULL OR o.payment_no IS NULL`).Scan(&halfDone))
 		for _, s := range servers {
 			t.Logf("%s log (tail):\n%s", s.name, tail(s.logs.String(), 3000))
 		}
+	}
+}
+
+// chaosFaults injects the storm's faults and counts those it verified.
+type chaosFaults struct {
+	monitor *sql.DB // the test's own pool, to watch PostgreSQL
+	restart string  // HIPOPAY_TEST_PG_RESTART
+	drv     *chaosDriver
+
+	kills      int // SIGKILLs sent
+	killed     int // of which cut a transaction of the killed process
+	pgRestarts int // restarts that changed pg_postmaster_start_time()
+}
+
+// kill kills s in the middle of a transaction and starts it again; when a
+// kill misses (no open transaction within 3 s, or it ended before the
+// process did), it tries again, up to 3 kills.
+func (f *chaosFaults) kill(s *serverProcess) error {
+	for range 3 {
+		hit, err := s.killMidTransaction(f.monitor)
+		f.kills++
+		if err != nil {
+			return err
+		}
+		if hit {
+			f.killed++
+			return nil
+		}
+	}
+	return nil
+}
+
+// restartPostgres runs the restart command and counts a restart when
+// PostgreSQL's start time changed. The driver counts the answers from when
+// the command starts until a second after it returns.
+func (f *chaosFaults) restartPostgres() error {
+	before, err := postmasterStart(f.monitor, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("before the restart: %w", err)
+	}
+	f.drv.databaseAway(time.Now())
+	cmd := exec.Command("sh", "-c", f.restart)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	f.drv.databaseBack(time.Now())
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", pgRestartEnv, err, out.String())
+	}
+	after, err := postmasterStart(f.monitor, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("after the restart: %w", err)
+	}
+	if !after.After(before) {
+		return fmt.Errorf("%s ran, but PostgreSQL's start time is unchanged (%s): it did not restart", pgRestartEnv, before.Format(time.RFC3339Nano))
+	}
+	f.pgRestarts++
+	return nil
+}
+
+// postmasterStart is pg_postmaster_start_time(), asked until PostgreSQL
+// answers or wait has passed (after a restart, the pool's connections are
+// dead).
+func postmasterStart(db *sql.DB, wait time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var at time.Time
+		err := db.QueryRowContext(ctx, "SELECT pg_postmaster_start_time()").Scan(&at)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return at, err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -191,7 +280,8 @@ func mix(payment, stream, attempt uint64) uint64 {
 }
 
 // chaosDriver is HipoPay for the storm: it signs every delivery afresh
-// with the stand-in key and re-delivers until answered "success".
+// with the stand-in key and re-delivers until answered "success". It
+// also watches how the instances answer while PostgreSQL restarts.
 type chaosDriver struct {
 	k        keys
 	servers  []*serverProcess
@@ -199,9 +289,26 @@ type chaosDriver struct {
 	attempts atomic.Int64 // POSTs sent
 	acked    atomic.Int64 // POSTs answered 200 success
 	unacked  atomic.Int64 // streams that gave up
-	cut      atomic.Int64 // POSTs cut by a kill (not refused)
 	mu       sync.Mutex
 	last     error
+	out      outage
+}
+
+// outageGrace is how long after the restart command returns answers still
+// count as given while the database was away (the pools' connections the
+// restart cut fail when next used).
+const outageGrace = time.Second
+
+// outage is what the driver saw around PostgreSQL's restart.
+type outage struct {
+	from, until time.Time // the restart command ran in between
+	answers5xx  int       // 5xx answers from the instances in [from, until+outageGrace]
+	connErrors  int       // deliveries that got no answer in that window
+	failed      []string  // instances that answered 500 in the window
+	recovered   []string  // of which answered success afterwards, in the same process
+	// failedRun is the process (serverProcess.run) of each instance that
+	// answered 500 in the window.
+	failedRun map[string]int64
 }
 
 func newChaosDriver(t *testing.T, servers []*serverProcess) *chaosDriver {
@@ -210,13 +317,63 @@ func newChaosDriver(t *testing.T, servers []*serverProcess) *chaosDriver {
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 5 * time.Second},
 	}
 	t.Cleanup(hc.CloseIdleConnections)
-	return &chaosDriver{k: loadKeys(t), servers: servers, hc: hc}
+	return &chaosDriver{k: loadKeys(t), servers: servers, hc: hc, out: outage{failedRun: map[string]int64{}}}
 }
 
 func (d *chaosDriver) lastErr() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.last
+}
+
+// databaseAway and databaseBack mark the restart command's start and end.
+func (d *chaosDriver) databaseAway(at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.out.from = at
+}
+
+func (d *chaosDriver) databaseBack(at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.out.until = at
+}
+
+// outage returns what the driver saw around the restart.
+func (d *chaosDriver) outage() outage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o := d.out
+	o.failed = slices.Clone(o.failed)
+	o.recovered = slices.Clone(o.recovered)
+	return o
+}
+
+// observe records how srv's process number run answered a delivery at
+// time at: status 0 for no answer.
+func (d *chaosDriver) observe(srv *serverProcess, run int64, at time.Time, status int, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o := &d.out
+	inWindow := !o.from.IsZero() && !at.Before(o.from) && (o.until.IsZero() || !at.After(o.until.Add(outageGrace)))
+	switch {
+	case inWindow && status == 0:
+		o.connErrors++
+	case inWindow && status >= 500:
+		o.answers5xx++
+		if status == http.StatusInternalServerError {
+			if _, seen := o.failedRun[srv.name]; !seen {
+				o.failed = append(o.failed, srv.name)
+			}
+			o.failedRun[srv.name] = run
+			// Recovery is a success after the last 500.
+			o.recovered = slices.DeleteFunc(o.recovered, func(n string) bool { return n == srv.name })
+		}
+	case ok && !o.until.IsZero() && at.After(o.until):
+		if r, seen := o.failedRun[srv.name]; seen && r == run && !slices.Contains(o.recovered, srv.name) {
+			o.recovered = append(o.recovered, srv.name)
+		}
+	}
 }
 
 // stream delivers payment p until answered success, waiting between
@@ -256,188 +413,18 @@ func (d *chaosDriver) deliver(ctx context.Context, p, s, attempt int) error {
 	}
 	srv := d.servers[mix(uint64(p), uint64(s), uint64(attempt))%uint64(len(d.servers))]
 	d.attempts.Add(1)
-	srv.inFlight.Add(1)
+	run := srv.run.Load()
 	r := delivery{payment: p, url: srv.url(), body: fields.Encode(), timestamp: ts, signature: sig}.send(ctx, d.hc)
-	srv.inFlight.Add(-1)
+	ok := r.err == nil && r.status == http.StatusOK && r.body == "success"
+	if srv.run.Load() == run { // the same process answered
+		d.observe(srv, run, time.Now(), r.status, ok)
+	}
 	switch {
 	case r.err != nil:
-		if msg := r.err.Error(); strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer") {
-			d.cut.Add(1) // the process died while answering
-		}
 		return fmt.Errorf("%s: %w", srv.name, r.err)
-	case r.status != http.StatusOK || r.body != "success":
+	case !ok:
 		return fmt.Errorf("%s: %d %q", srv.name, r.status, r.body)
 	}
 	d.acked.Add(1)
 	return nil
-}
-
-// restartPostgres runs the restart command.
-func restartPostgres(command string) error {
-	cmd := exec.Command("sh", "-c", command)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w\n%s", pgRestartEnv, err, out.String())
-	}
-	return nil
-}
-
-// buildNotifyServer builds integration/cmd/notify-server into the test's
-// temporary folder.
-func buildNotifyServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "notify-server")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/notify-server").CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/notify-server: %s", out)
-	return bin
-}
-
-// serverProcess is one notify-server process on a fixed loopback port, so
-// that it keeps its address across restarts.
-type serverProcess struct {
-	t    *testing.T
-	name string
-	args []string
-	port int
-	logs lockedBuffer
-	// inFlight counts the driver's deliveries being answered by the
-	// process, so that a kill finds some.
-	inFlight atomic.Int64
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan error // receives the process's end
-}
-
-func newServerProcess(t *testing.T, bin, name, dsn, key string) *serverProcess {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	s := &serverProcess{
-		t:    t,
-		name: name,
-		port: port,
-		args: []string{bin, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-db", dsn, "-hipopay-key", key},
-	}
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *serverProcess) url() string {
-	return "http://127.0.0.1:" + strconv.Itoa(s.port) + "/hipopay/notify"
-}
-
-// start starts the process and waits until it listens. It tries again
-// while the process exits at start (the database restarting, say).
-func (s *serverProcess) start() error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := s.startOnce()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %w\n%s", s.name, err, tail(s.logs.String(), 2000))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func (s *serverProcess) startOnce() error {
-	cmd := exec.Command(s.args[0], s.args[1:]...)
-	cmd.Stdout = &s.logs
-	cmd.Stderr = &s.logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s.mu.Lock()
-	s.cmd, s.exited = cmd, exited
-	s.mu.Unlock()
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("exited at start: %v", err)
-		case <-time.After(25 * time.Millisecond):
-		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.port), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-	}
-}
-
-// killAndRestart kills the process with SIGKILL, as a crash or the OOM
-// killer would, while deliveries are in flight (waiting up to 2 s for
-// some), and starts it again half a second later.
-func (s *serverProcess) killAndRestart() error {
-	for wait := time.Now().Add(2 * time.Second); s.inFlight.Load() < 2 && time.Now().Before(wait); {
-		time.Sleep(time.Millisecond)
-	}
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.mu.Unlock()
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return fmt.Errorf("kill %s: %w", s.name, err)
-	}
-	<-exited
-	time.Sleep(500 * time.Millisecond)
-	return s.start()
-}
-
-// healthy asks the process's health check, which pings the database.
-func (s *serverProcess) healthy() error {
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(s.port) + "/healthz")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health check: %d %s", resp.StatusCode, body)
-	}
-	return nil
-}
-
-// stop ends the process gracefully (SIGTERM), or kills it after 40 s.
-func (s *serverProcess) stop() {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	select {
-	case err := <-exited:
-		exited <- err
-		return // already gone
-	default:
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			s.t.Errorf("%s: %v", s.name, err)
-		} else if err != nil {
-			s.t.Errorf("%s stopped with %v:\n%s", s.name, err, tail(s.logs.String(), 2000))
-		}
-	case <-time.After(40 * time.Second):
-		_ = cmd.Process.Kill() // the process this test started
-		s.t.Errorf("%s did not stop within 40 s", s.name)
-	}
-}
-
-// tail is the last n bytes of s.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
 }

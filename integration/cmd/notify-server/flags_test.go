@@ -137,7 +137,7 @@ func TestNotifyServerSQLiteForms(t *testing.T) {
 // TestNotifyServerRefusesBadPath: an invalid -path is an error at start,
 // never a panic, and nothing is touched.
 func TestNotifyServerRefusesBadPath(t *testing.T) {
-	for _, p := range []string{"", "/{bad", "POST /x", "GET /hipopay/notify", "hipopay/notify", "/a b", "/x/{id}", "/a//b", "/a/../b", "/healthz", "example.com/notify"} {
+	for _, p := range []string{"", "/{bad", "POST /x", "GET /hipopay/notify", "hipopay/notify", "/a b", "/x/{id}", "/a//b", "/a/../b", "/healthz", "example.com/notify", "/%zz", "/hipopay/%4", "/a%"} {
 		var err error
 		var started bool
 		var files []string
@@ -149,10 +149,24 @@ func TestNotifyServerRefusesBadPath(t *testing.T) {
 		assert.False(t, started, "%q", p)
 		assert.Empty(t, files, "%q: the database was touched", p)
 	}
-	for _, p := range []string{"/", "/hipopay/notify", "/hipopay/notify/", "/v1/hipopay-notify"} {
+	for _, p := range []string{"/", "/hipopay/notify", "/hipopay/notify/", "/v1/hipopay-notify", "/hipopay%2Dnotify"} {
 		_, started, _, err := runOnce(t, "-path", p, "-db", "n.db")
 		require.NoError(t, err, "%q", p)
 		assert.True(t, started, "%q", p)
+	}
+}
+
+// TestNotifyServerEscapedPathServes: a -path with valid %-escapes is
+// accepted and reached by requests for it, as the notify_url would spell
+// it (a bad escape, such as /%zz, is refused above: net/http answers 400
+// to any request for it).
+func TestNotifyServerEscapedPathServes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for i, p := range []string{"/hipopay%2Dnotify", "/pay%25notify"} {
+		base := strings.TrimSuffix(startServer(t, "-path", p, "-db", fmt.Sprintf("esc%d.db", i)), "/hipopay/notify")
+		status, body := deliver(t, base+p, fmt.Sprintf("ESC-%d", i), 0)
+		assert.Equal(t, 200, status, "%q", p)
+		assert.Equal(t, "success", body, "%q", p)
 	}
 }
 
@@ -218,6 +232,7 @@ func TestNotifyServerBinaryRefusesBadFlags(t *testing.T) {
 		{"-path", "/{bad"},
 		{"-path", ""},
 		{"-path", "POST /x"},
+		{"-path", "/%zz"},
 		{"-table", "merchant_orders"},
 		{"-db", "mysql://shop:" + secret + "@db/shop"},
 		{"-db", "host=127.0.0.1 port=1 user=shop password=" + secret + " dbname=shop connect_timeout=2"},

@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path"
@@ -115,7 +116,8 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 
 // checkPath refuses a -path that http.ServeMux would panic on or never
 // match: empty, not starting with '/', a method or host pattern, a
-// wildcard, an unclean path, or the health check's own path.
+// wildcard, a bad %-escape (net/http answers 400 to any request for it),
+// an unclean path, or the health check's own path.
 func checkPath(p string) (err error) {
 	switch {
 	case p == "":
@@ -126,6 +128,8 @@ func checkPath(p string) (err error) {
 		return fmt.Errorf("-path %q must start with '/'", p)
 	case strings.ContainsAny(p, "{}"):
 		return fmt.Errorf("-path %q: no wildcards ({...}) in the notify path", p)
+	case !validEscapes(p):
+		return fmt.Errorf("-path %q has a bad %%-escape: no request can reach it (write %%25 for a literal '%%')", p)
 	case p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/"):
 		return fmt.Errorf("-path %q is not a clean path (%s)", p, path.Clean(p))
 	case p == healthPath:
@@ -138,6 +142,12 @@ func checkPath(p string) (err error) {
 	}()
 	http.NewServeMux().Handle(p, http.NotFoundHandler())
 	return nil
+}
+
+// validEscapes reports whether every '%' in p starts a valid escape.
+func validEscapes(p string) bool {
+	_, err := url.PathUnescape(p)
+	return err == nil
 }
 
 // checkTable refuses a -table that is the server's own table of orders,
