@@ -9,10 +9,10 @@
 package hipopay
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -181,35 +181,28 @@ func readNotificationForm(w http.ResponseWriter, r *http.Request, maxBytes int64
 	if r.ContentLength > maxBytes {
 		return nil, "", fmt.Errorf("%w: Content-Length %d over the limit of %d bytes", ErrNotificationTooLarge, r.ContentLength, maxBytes)
 	}
-	// The buffer grows with what arrives, never with what Content-Length
-	// claims, past a few KiB: a stalled body pins only the bytes it sent. A
-	// real notification's claim is believed: one allocation reads it.
-	var body bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= maxPresizedBody {
-		body.Grow(int(n) + bytes.MinRead)
-	}
-	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, maxBytes)); err != nil {
+	// io.ReadAll's buffer starts small and grows with what arrives, never
+	// with what Content-Length claims: a stalled body pins only the bytes
+	// it sent.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, "", fmt.Errorf("%w: %w", ErrNotificationTooLarge, err)
 		}
 		return nil, "", fmt.Errorf("%w: reading body: %w", ErrMalformedNotification, err)
 	}
-	if body.Len() == 0 && len(r.PostForm) > 0 {
+	if len(body) == 0 && len(r.PostForm) > 0 {
 		// Middleware read the body with r.ParseForm: its fields are all
 		// that is left, and verification tells whether they are complete.
 		return r.PostForm, "", checkOneCut(r.PostForm)
 	}
-	raw = body.String()
+	raw = string(body)
 	if fields, err = parseNotificationBody(raw); err != nil {
 		return nil, "", err
 	}
 	return fields, raw, nil
 }
-
-// maxPresizedBody is the largest Content-Length the body's buffer is sized
-// for before any byte arrives; a real notification is well under 2 KiB.
-const maxPresizedBody = 4096 - bytes.MinRead
 
 // maxNotificationFields bounds the pairs of a notification's body, as
 // url.ParseQuery's default does; a real notification has about 20.
