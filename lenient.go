@@ -49,12 +49,14 @@ func plainJSONString(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	inner := b[1 : len(b)-1]
+	ascii := true
 	for _, c := range inner {
 		if c == '\\' || c == '"' || c < 0x20 {
 			return nil, false
 		}
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	return inner, utf8.Valid(inner)
+	return inner, ascii || utf8.Valid(inner)
 }
 
 // flexBool decodes is_success leniently: a JSON boolean or the strings

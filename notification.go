@@ -89,11 +89,11 @@ func notificationOf(fields url.Values, timestamp string) (*PaymentNotification, 
 		return nil, fmt.Errorf("%w: payment_no is missing", ErrMalformedNotification)
 	}
 	var err error
-	if n.TradeTime, err = parseTime(get("trade_time")); err != nil {
+	if n.TradeTime, err = notificationTime(get("trade_time")); err != nil {
 		n.TradeTime = time.Time{}
 		n.Unparsed = append(n.Unparsed, "trade_time")
 	}
-	if n.FinishTime, err = parseTime(get("finish_time")); err != nil {
+	if n.FinishTime, err = notificationTime(get("finish_time")); err != nil {
 		n.FinishTime = time.Time{}
 		n.Unparsed = append(n.Unparsed, "finish_time")
 	}
@@ -102,4 +102,13 @@ func notificationOf(fields url.Values, timestamp string) (*PaymentNotification, 
 		n.Unparsed = append(n.Unparsed, "promotion_detail")
 	}
 	return n, nil
+}
+
+// notificationTime reads trade_time or finish_time as parseTime does, the
+// layout HipoPay sends through parseBillTime (BenchmarkNotificationOverhead).
+func notificationTime(s string) (time.Time, error) {
+	if t, ok := parseBillTime(s); ok {
+		return t, nil
+	}
+	return parseTime(s)
 }

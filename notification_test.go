@@ -108,6 +108,12 @@ func TestParseNotificationPromotionShapes(t *testing.T) {
 		"mis-cased key":  {`[{"Name":"x"}]`, []Promotion{{Name: "x"}}}, // encoding/json matches keys case-insensitively
 		"unknown keys":   {`[{"other":"unknown","extra":{"a":[1]},"name":"x"}]`, []Promotion{{Name: "x"}}},
 		"lone object":    {`{"name":"x","extra":{"a":1}}`, []Promotion{{Name: "x"}}},
+		"null last":      {`[{"name":"a","name":null}]`, []Promotion{{}}},
+		"null first":     {`[{"name":null,"name":"b"}]`, []Promotion{{Name: "b"}}},
+		"empty string":   {`[{"name":"","amount":""}]`, []Promotion{{}}},
+		"three": {`[{"name":"a","amount":1},{"name":"b\u0062","amount":"2"},{"name":"c","amount":3.5}]`,
+			[]Promotion{{Name: "a", Amount: "1"}, {Name: "bb", Amount: "2"}, {Name: "c", Amount: "3.5"}}},
+		"lone object number": {`{"amount":7,"scope":"SINGLE"}`, []Promotion{{Amount: "7", Scope: "SINGLE"}}},
 	} {
 		got, err := parsePromotions(tc.text)
 		require.NoError(t, err, name)
@@ -122,6 +128,21 @@ func TestParseNotificationPromotionShapes(t *testing.T) {
 		got, err := parsePromotions(text)
 		assert.Error(t, err, "%q", text)
 		assert.Nil(t, got, "%q", text)
+	}
+}
+
+func TestNotificationTimeAsParseTime(t *testing.T) {
+	// notificationTime's fast path gives what parseTime gives, and
+	// parseTime still reads what the fast path refuses.
+	for _, s := range []string{
+		"2023-11-14 18:20:31", "2024-02-29 23:59:59", "0000-01-01 00:00:00", "9999-12-31 23:59:59",
+		"2023-11-14 18:20:31.5", "20231114182031", "", "2023-02-29 00:00:00", "2023-11-14 24:00:00",
+		"2023-11-14T18:20:31", "2023-1-14 18:20:31", "yesterday",
+	} {
+		want, wantErr := parseTime(s)
+		got, err := notificationTime(s)
+		assert.Equal(t, wantErr != nil, err != nil, "%q", s)
+		assert.Equal(t, want, got, "%q", s)
 	}
 }
 

@@ -101,11 +101,15 @@ func TestNotificationBodyEncodings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "2023-11-14 18:15:42", n.Fields.Get("trade_time"))
 
-	// Unknown length (chunked) bodies are read too.
-	r = notifyRequest(http.MethodPost, fields, ts, sig)
-	r.ContentLength = -1
-	_, err = ParseNotificationRequest(f.pub, r, 0)
-	require.NoError(t, err)
+	// Unknown length (chunked) bodies are read too, and so are bodies
+	// whose Content-Length is wrong: the buffer sized by it grows.
+	for _, length := range []int64{-1, 1, int64(len(body)) - 1, int64(len(body)) + 1, maxPresizedBody + 1} {
+		r = notifyRequest(http.MethodPost, fields, ts, sig)
+		r.ContentLength = length
+		n, err = ParseNotificationRequest(f.pub, r, 0)
+		require.NoError(t, err, "Content-Length %d", length)
+		assert.Equal(t, fields.Get("payment_no"), n.PaymentNo)
+	}
 }
 
 func TestNotificationHandlerBodyLimit(t *testing.T) {
